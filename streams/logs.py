@@ -1,0 +1,33 @@
+"""Structured logging (structlog) configured once at the entry point."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import structlog
+
+from streams.settings import Settings
+
+
+def configure_logging(settings: Settings) -> None:
+    """JSON lines or console output on stderr, at the configured level."""
+    level = getattr(logging, settings.log_level)
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if settings.log_format == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(level),
+        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        cache_logger_on_first_use=True,
+    )
