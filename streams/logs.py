@@ -13,7 +13,10 @@ from streams.settings import Settings
 def configure_logging(settings: Settings) -> None:
     """JSON lines or console output on stderr, at the configured level."""
     level = getattr(logging, settings.log_level)
-    logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s %(message)s")
+    # Client libraries narrate every connection at INFO; keep their warnings only.
+    for noisy in ("kafka", "aiokafka", "faust", "mode"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
         if settings.log_format == "json"

@@ -100,7 +100,9 @@ def decode_event(
         return rejection_from(error)
     if topic is not None and TOPIC_OF[event.event_type] != topic:
         expected = TOPIC_OF[event.event_type]
-        return Rejection("wrong_topic", f"{event.event_type} belongs on '{expected}', not '{topic}'")
+        return Rejection(
+            "wrong_topic", f"{event.event_type} belongs on '{expected}', not '{topic}'"
+        )
     return event
 
 

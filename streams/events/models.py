@@ -121,7 +121,12 @@ class DisruptionReported(EventBase):
     event_type: Literal["disruption.reported"]
     disruption_id: Id
     kind: Literal[
-        "supplier_delay", "transport", "port_closure", "weather", "quality_hold", "demand_spike",
+        "supplier_delay",
+        "transport",
+        "port_closure",
+        "weather",
+        "quality_hold",
+        "demand_spike",
         "other",
     ]
     severity: Literal["low", "medium", "high", "critical"]
@@ -224,7 +229,12 @@ TOPIC_OF: dict[str, str] = {
 }
 
 INPUT_TOPICS: tuple[str, ...] = (
-    "orders", "shipments", "inventory", "disruptions", "forecasts", "plans",
+    "orders",
+    "shipments",
+    "inventory",
+    "disruptions",
+    "forecasts",
+    "plans",
 )
 ALERTS_TOPIC = "kpi-alerts"
 DLQ_TOPIC = "events-dlq"

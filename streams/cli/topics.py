@@ -1,0 +1,26 @@
+"""`kpimon topics create`: create the input, dead-letter and alert topics."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from streams.kafka.topics import TopicNames, create_topics
+from streams.settings import Settings
+
+
+def add_command(sub: Any) -> None:
+    parser = sub.add_parser("topics", help="Kafka topic administration")
+    actions = parser.add_subparsers(dest="action", required=True)
+    actions.add_parser("create", help="create missing topics (partitions from settings)")
+    actions.add_parser("list", help="print the topic names in use")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    if args.action == "list":
+        print("\n".join(TopicNames(settings.kafka.topic_prefix).all))
+        return 0
+    created = create_topics(settings.kafka)
+    print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
+    return 0

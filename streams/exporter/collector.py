@@ -1,0 +1,185 @@
+"""A custom collector that reads the monitor's state from Redis at scrape time.
+
+The worker writes the KPI snapshot and pipeline counters to Redis; this
+collector turns them into metric families, with a short cache so that several
+scrapers (Prometheus, a person with curl) do not multiply the Redis load.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+from typing import Any
+
+import orjson
+import redis
+import structlog
+from prometheus_client.core import Metric
+from prometheus_client.registry import Collector
+
+from streams.core.samples import METRICS
+from streams.exporter.labels import allowed_values, sanitise
+from streams.settings import Settings
+from streams.store.keys import KeyLayout, parse_counter_field
+from streams.worker.snapshot import decode_snapshot
+
+log = structlog.get_logger(__name__)
+
+# Pipeline counters kept in Redis: field name -> (metric name, label names, help).
+PIPELINE_COUNTERS: dict[str, tuple[str, tuple[str, ...], str]] = {
+    "events_total": (
+        "kpimon_events",
+        ("topic", "event_type"),
+        "Valid events stored, by input topic and event type.",
+    ),
+    "events_invalid_total": (
+        "kpimon_events_invalid",
+        ("topic", "reason"),
+        "Messages rejected to the dead-letter topic, by input topic and reason.",
+    ),
+    "events_duplicate_total": (
+        "kpimon_events_duplicate",
+        ("topic",),
+        "Valid events ignored because their event_id was already processed.",
+    ),
+    "alerts_sent_total": (
+        "kpimon_alerts_sent",
+        ("channel", "outcome"),
+        "Alert notifications attempted, by channel and outcome.",
+    ),
+}
+
+
+class RedisStateCollector(Collector):
+    def __init__(self, client: redis.Redis, settings: Settings) -> None:
+        self._redis = client
+        self._keys = KeyLayout(settings.redis.key_prefix)
+        self._cache_seconds = settings.exporter.cache_seconds
+        self._cap = settings.kpi.max_label_values
+        self._location_cap = settings.kpi.max_locations
+        self._lock = threading.Lock()
+        self._cached: list[Metric] = []
+        self._cached_at = -1e18
+
+    def collect(self) -> Iterator[Metric]:
+        with self._lock:
+            if time.monotonic() - self._cached_at >= self._cache_seconds:
+                self._cached = self._read()
+                self._cached_at = time.monotonic()
+            return iter(list(self._cached))
+
+    def _read(self) -> list[Metric]:
+        started = time.monotonic()
+        up = Metric("kpimon_exporter_redis_up", "1 when Redis answered the last read.", "gauge")
+        try:
+            with self._redis.pipeline(transaction=False) as pipe:
+                pipe.get(self._keys.snapshot)
+                pipe.hgetall(self._keys.counters)
+                pipe.get(self._keys.worker_status)
+                snapshot_raw, counters_raw, status_raw = pipe.execute()
+        except redis.RedisError as error:
+            log.warning("redis read failed", error=str(error))
+            up.add_sample("kpimon_exporter_redis_up", {}, 0.0)
+            return [up]
+        up.add_sample("kpimon_exporter_redis_up", {}, 1.0)
+        metrics = [up, *self._kpis(snapshot_raw), *self._counters(counters_raw)]
+        metrics += self._status(status_raw)
+        read = Metric("kpimon_exporter_read_seconds", "Seconds the last Redis read took.", "gauge")
+        read.add_sample("kpimon_exporter_read_seconds", {}, time.monotonic() - started)
+        metrics.append(read)
+        return metrics
+
+    def _kpis(self, payload: bytes | None) -> list[Metric]:
+        if not payload:
+            return []
+        snapshot = decode_snapshot(payload)
+        allowed = allowed_values(
+            (s.labels for s in snapshot.samples), self._cap, {"location": self._location_cap}
+        )
+        families: dict[str, Metric] = {}
+        dropped = 0
+        for sample in snapshot.samples:
+            family_name = _family_of(sample.name)
+            info = METRICS.get(family_name)
+            if info is None:
+                continue
+            labels = {name: sanitise(value) for name, value in sample.labels}
+            if any(
+                name in allowed and value not in allowed[name] for name, value in labels.items()
+            ):
+                dropped += 1
+                continue
+            if sample.labels and sample.labels[0][0] == "le":
+                labels["le"] = dict(sample.labels)["le"]
+            if family_name not in families:
+                metric_name = family_name[:-6] if info.kind == "counter" else family_name
+                families[family_name] = Metric(metric_name, info.help, info.kind)
+            families[family_name].add_sample(sample.name, labels, sample.value)
+        generated = Metric(
+            "kpimon_kpi_snapshot_timestamp_seconds",
+            "When the worker last computed the KPIs (Unix time).",
+            "gauge",
+        )
+        generated.add_sample("kpimon_kpi_snapshot_timestamp_seconds", {}, snapshot.generated_at)
+        capped = Metric(
+            "kpimon_exporter_dropped_series",
+            "KPI series not exported because a label value was over the cardinality cap.",
+            "gauge",
+        )
+        capped.add_sample("kpimon_exporter_dropped_series", {}, float(dropped))
+        return [*families.values(), generated, capped]
+
+    def _counters(self, raw: dict[bytes, bytes]) -> list[Metric]:
+        grouped: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)
+        for field, value in raw.items():
+            name, labels = parse_counter_field(field.decode())
+            grouped[name].append((labels, float(value)))
+        metrics = []
+        for field_name, (metric_name, label_names, help_text) in PIPELINE_COUNTERS.items():
+            metric = Metric(metric_name, help_text, "counter")
+            for labels, count in sorted(grouped.get(field_name, [])):
+                if len(labels) != len(label_names):
+                    continue
+                label_map = {
+                    name: sanitise(value) for name, value in zip(label_names, labels, strict=True)
+                }
+                metric.add_sample(f"{metric_name}_total", label_map, count)
+            metrics.append(metric)
+        return metrics
+
+    def _status(self, raw: bytes | None) -> list[Metric]:
+        lag = Metric(
+            "kpimon_consumer_lag_messages",
+            "Messages behind the high watermark per input partition, as last reported by the "
+            "worker.",
+            "gauge",
+        )
+        heartbeat = Metric(
+            "kpimon_worker_heartbeat_timestamp_seconds",
+            "When the worker last reported (Unix time).",
+            "gauge",
+        )
+        if raw:
+            status: dict[str, Any] = orjson.loads(raw)
+            for topic, partition, value in status.get("consumer_lag", []):
+                lag.add_sample(
+                    "kpimon_consumer_lag_messages",
+                    {"topic": sanitise(str(topic)), "partition": str(partition)},
+                    float(value),
+                )
+            heartbeat.add_sample(
+                "kpimon_worker_heartbeat_timestamp_seconds", {}, float(status["heartbeat"])
+            )
+        return [lag, heartbeat]
+
+
+def _family_of(sample_name: str) -> str:
+    """The catalog name of a sample: histograms map their _bucket/_count/_sum samples home."""
+    if sample_name in METRICS:
+        return sample_name
+    for suffix in ("_bucket", "_count", "_sum"):
+        if sample_name.endswith(suffix) and sample_name[: -len(suffix)] in METRICS:
+            return sample_name[: -len(suffix)]
+    return sample_name

@@ -1,0 +1,245 @@
+"""The faust-streaming application: one batching agent over the six input topics.
+
+Faust owns consumption, group membership, rebalancing and offset commits; the
+agent hands raw message batches to `IngestPipeline` and retries a batch while
+Redis or the broker is unavailable (the stream pauses, nothing is skipped).
+Timers write the KPI snapshot, the worker status and prune old state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import Awaitable
+from typing import Any
+
+import faust
+import orjson
+import structlog
+from redis.exceptions import RedisError
+
+from streams.core.engine import KpiEngine
+from streams.core.windows import parse_duration
+from streams.kafka.topics import TopicNames
+from streams.settings import Settings
+from streams.store.connection import async_client
+from streams.store.redis_store import RedisKpiStore
+from streams.worker import metrics
+from streams.worker.dead_letters import Headers, KafkaDeadLetters
+from streams.worker.messages import RawMessage
+from streams.worker.pipeline import IngestPipeline
+from streams.worker.snapshot import encode_snapshot
+
+log = structlog.get_logger(__name__)
+
+RETRY_MAX_SECONDS = 30.0
+
+
+def retention_seconds(settings: Settings) -> float:
+    """How long stored events are kept: the longest window or the obsolete horizon."""
+    longest = max(parse_duration(window) for window in settings.kpi.windows)
+    return max(longest, settings.kpi.obsolete_after_days * 86400) + 86400
+
+
+def _broker_credentials(settings: Settings) -> Any:
+    kafka = settings.kafka
+    context = None
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(
+            cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None
+        )
+        if kafka.ssl_certfile:
+            context.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile or ""))
+    if kafka.sasl_mechanism:
+        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
+        mechanism = kafka.sasl_mechanism
+        if mechanism == "PLAIN":
+            return faust.SASLCredentials(
+                username=kafka.sasl_username, password=password, ssl_context=context
+            )
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=password,
+            ssl_context=context,
+            mechanism=mechanism,
+        )
+    if context is not None:
+        return faust.SSLCredentials(context)
+    return None
+
+
+class WorkerRuntime:
+    """Everything the agent and timers share, built once from settings."""
+
+    def __init__(self, settings: Settings, app: faust.App) -> None:
+        self.settings = settings
+        self.app = app
+        self.names = TopicNames(settings.kafka.topic_prefix)
+        self.store = RedisKpiStore(
+            async_client(settings.redis), settings.redis.key_prefix, retention_seconds(settings)
+        )
+        self.engine = KpiEngine(settings.kpi)
+        self.pipeline = IngestPipeline(
+            self.store,
+            self.engine,
+            KafkaDeadLetters(self.names.dlq, self._send),
+            self.names,
+            settings.kafka.max_message_bytes,
+        )
+        self._loaded = asyncio.Event()
+        self._dirty = True
+
+    async def _send(
+        self, topic: str, key: bytes | None, value: bytes, headers: Headers
+    ) -> Awaitable[Any]:
+        return await self.app.producer.send(
+            topic, key, value, partition=None, timestamp=None, headers=headers
+        )
+
+    async def load(self) -> None:
+        """Rebuild the engine from Redis once, before the first batch."""
+        if self._loaded.is_set():
+            return
+        delay = 0.5
+        while True:
+            try:
+                await self.pipeline.rebuild()
+                for (topic, partition), offset in (await self.store.applied_offsets()).items():
+                    self.pipeline.positions[(self.names.full(topic), partition)] = offset
+                break
+            except (RedisError, OSError) as error:
+                log.warning("redis unavailable at start; retrying", error=str(error), delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        self._loaded.set()
+
+    async def handle(self, messages: list[RawMessage]) -> None:
+        """Process one batch, retrying with back-off until Redis and the broker take it."""
+        await self.load()
+        delay = 0.2
+        while True:
+            try:
+                result = await self.pipeline.process(messages)
+                break
+            except (TimeoutError, RedisError, OSError) as error:
+                log.warning("batch failed; retrying", error=str(error), delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        now = time.time()
+        for event in result.fresh:
+            metrics.EVENT_LAG.observe(max(0.0, now - event.occurred_at.timestamp()))
+        metrics.BATCH_SIZE.observe(len(messages))
+        self._dirty = self._dirty or bool(result.fresh)
+
+    async def write_snapshot(self) -> None:
+        if not self._loaded.is_set():
+            return
+        lag = self.consumer_lag()
+        for (topic, partition), value in lag.items():
+            metrics.CONSUMER_LAG.labels(topic=topic, partition=str(partition)).set(value)
+        status = {
+            "heartbeat": time.time(),
+            "consumer_lag": [[t, p, v] for (t, p), v in sorted(lag.items())],
+        }
+        try:
+            await self.store.write_worker_status(orjson.dumps(status))
+            if self._dirty:
+                self._dirty = False
+                started = time.monotonic()
+                samples = self.engine.samples()
+                metrics.SNAPSHOT_SECONDS.observe(time.monotonic() - started)
+                await self.store.write_snapshot(encode_snapshot(time.time(), samples))
+        except (RedisError, OSError) as error:
+            self._dirty = True
+            log.warning("snapshot not written", error=str(error))
+
+    def consumer_lag(self) -> dict[tuple[str, int], int]:
+        """Messages behind the high watermark per assigned partition (unprefixed topic)."""
+        lag: dict[tuple[str, int], int] = {}
+        consumer = self.app.consumer
+        inputs = set(self.names.inputs)
+        for tp in consumer.assignment():
+            if tp.topic not in inputs:
+                continue
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            position = self.pipeline.positions.get((tp.topic, tp.partition))
+            next_offset = 0 if position is None else position + 1
+            lag[(self.names.short(tp.topic), tp.partition)] = max(0, highwater - next_offset)
+        return lag
+
+    async def prune(self) -> None:
+        """Drop events behind every location's retention horizon, in Redis and the engine."""
+        if not self._loaded.is_set():
+            return
+        horizon = retention_seconds(self.settings)
+        try:
+            for location in list(self.engine.locations()):
+                watermark = self.engine.watermark(location)
+                if watermark is not None:
+                    await self.store.prune(location, watermark - horizon)
+        except (RedisError, OSError) as error:
+            log.warning("prune skipped", error=str(error))
+        self.engine.prune()
+
+
+def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
+    kafka = settings.kafka
+    settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
+    app = faust.App(
+        kafka.consumer_group,
+        broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
+        broker_credentials=_broker_credentials(settings),
+        value_serializer="raw",
+        key_serializer="raw",
+        topic_partitions=kafka.partitions,
+        topic_replication_factor=kafka.replication_factor,
+        consumer_auto_offset_reset="earliest",
+        web_enabled=False,
+        datadir=str(settings.worker.data_dir),
+        stream_buffer_maxsize=max(4096, settings.worker.batch_size * 2),
+        broker_commit_every=settings.worker.batch_size,
+        broker_commit_interval=1.0,
+        producer_max_request_size=max(kafka.max_message_bytes * 2, 1 << 20),
+        consumer_max_fetch_size=max(kafka.max_message_bytes * 2, 4 << 20),
+        logging_config=None,
+    )
+    runtime = WorkerRuntime(settings, app)
+    source = app.topic(
+        *runtime.names.inputs,
+        key_type=bytes,
+        value_type=bytes,
+        key_serializer="raw",
+        value_serializer="raw",
+    )
+
+    @app.agent(source, concurrency=1)
+    async def ingest(stream: faust.StreamT[bytes]) -> None:
+        await runtime.load()
+        # take_events is faust-streaming's batching API; its stubs lag behind.
+        async for events in stream.take_events(  # type: ignore[attr-defined]
+            settings.worker.batch_size, within=settings.worker.batch_timeout_seconds
+        ):
+            messages = [
+                RawMessage(
+                    event.message.topic,
+                    event.message.partition,
+                    event.message.offset,
+                    event.message.key,
+                    event.message.value,
+                )
+                for event in events
+            ]
+            await runtime.handle(messages)
+
+    @app.timer(settings.kpi.snapshot_interval_seconds)
+    async def snapshot() -> None:
+        await runtime.write_snapshot()
+
+    @app.timer(300.0)
+    async def prune() -> None:
+        await runtime.prune()
+
+    return app, runtime
