@@ -10,6 +10,16 @@ import structlog
 from streams.settings import Settings
 
 
+class _CurrentStderr:
+    """Writes to whatever sys.stderr is now (test runners swap it), not the one at start."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(settings: Settings) -> None:
     """JSON lines or console output on stderr, at the configured level."""
     level = getattr(logging, settings.log_level)
@@ -31,6 +41,6 @@ def configure_logging(settings: Settings) -> None:
             renderer,
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
-        logger_factory=structlog.PrintLoggerFactory(file=sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(file=_CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )

@@ -17,44 +17,91 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class KafkaSettings(BaseModel):
-    bootstrap_servers: str = "127.0.0.1:9092"
-    topic_prefix: str = ""
-    partitions: int = Field(default=4, ge=1, le=256)
-    replication_factor: int = Field(default=1, ge=1)
-    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
-    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = None
-    sasl_username: str | None = None
-    sasl_password: SecretStr | None = None
-    ssl_cafile: Path | None = None
-    ssl_certfile: Path | None = None
-    ssl_keyfile: Path | None = None
-    max_message_bytes: int = Field(default=1_000_000, ge=1024)
-    consumer_group: str = "kpimon-worker"
+    bootstrap_servers: str = Field(
+        default="127.0.0.1:9092", description="Kafka bootstrap servers, comma-separated"
+    )
+    topic_prefix: str = Field(default="", description="prefix of every topic name")
+    partitions: int = Field(
+        default=4,
+        ge=1,
+        le=256,
+        description="partitions of topics created by `kpimon topics create`",
+    )
+    replication_factor: int = Field(
+        default=1, ge=1, description="replication factor of created topics"
+    )
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = Field(
+        default="PLAINTEXT", description="PLAINTEXT, SSL, SASL_PLAINTEXT or SASL_SSL"
+    )
+    sasl_mechanism: Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"] | None = Field(
+        default=None, description="PLAIN, SCRAM-SHA-256 or SCRAM-SHA-512"
+    )
+    sasl_username: str | None = Field(default=None, description="SASL user")
+    sasl_password: SecretStr | None = Field(
+        default=None, description="SASL password (secret, never logged)"
+    )
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle to verify the broker")
+    ssl_certfile: Path | None = Field(default=None, description="client certificate (mutual TLS)")
+    ssl_keyfile: Path | None = Field(default=None, description="client key (mutual TLS)")
+    max_message_bytes: int = Field(
+        default=1_000_000, ge=1024, description="larger messages are dead-lettered as oversized"
+    )
+    consumer_group: str = Field(
+        default="kpimon-worker", description="consumer group (and faust app id) of the worker"
+    )
 
 
 class RedisSettings(BaseModel):
-    url: str = "redis://127.0.0.1:6379/0"
-    username: str | None = None
-    password: SecretStr | None = None
-    ssl: bool = False
-    ssl_ca_certs: Path | None = None
-    key_prefix: str = "kpimon:"
+    url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL")
+    username: str | None = Field(default=None, description="Redis ACL user")
+    password: SecretStr | None = Field(
+        default=None, description="Redis password (secret, never logged)"
+    )
+    ssl: bool = Field(default=False, description="connect with TLS")
+    ssl_ca_certs: Path | None = Field(default=None, description="CA bundle to verify Redis")
+    key_prefix: str = Field(default="kpimon:", description="prefix of every Redis key")
 
 
 class KpiSettings(BaseModel):
-    windows: list[str] = Field(default_factory=lambda: ["7d", "30d"])
-    allowed_lateness_seconds: float = Field(default=120.0, ge=0)
-    excess_cover_days: float = Field(default=90.0, gt=0)
-    obsolete_after_days: float = Field(default=90.0, gt=0)
-    cv_threshold: float = Field(default=1.0, gt=0)
-    lead_time_cv_threshold: float = Field(default=0.5, gt=0)
-    service_target: float = Field(default=0.95, gt=0, lt=1)
-    default_lead_time_days: float = Field(default=7.0, gt=0)
-    cost_to_service_period_seconds: float = Field(default=86400.0, gt=0)
-    snapshot_interval_seconds: float = Field(default=1.0, gt=0)
-    max_locations: int = Field(default=500, ge=1)
-    max_label_values: int = Field(default=200, ge=1)
-    top_at_risk: int = Field(default=20, ge=0)
+    windows: list[str] = Field(
+        default_factory=lambda: ["7d", "30d"], description="trailing KPI windows (JSON list)"
+    )
+    allowed_lateness_seconds: float = Field(
+        default=120.0, ge=0, description="watermark = latest event time minus this"
+    )
+    excess_cover_days: float = Field(
+        default=90.0, gt=0, description="stock above this many days of demand is excess"
+    )
+    obsolete_after_days: float = Field(
+        default=90.0, gt=0, description="no demand for this long makes stock obsolete"
+    )
+    cv_threshold: float = Field(
+        default=1.0, gt=0, description="demand CV above this puts stock at risk"
+    )
+    lead_time_cv_threshold: float = Field(
+        default=0.5, gt=0, description="supplier lead-time CV above this puts stock at risk"
+    )
+    service_target: float = Field(
+        default=0.95, gt=0, lt=1, description="service level behind the safety-stock z"
+    )
+    default_lead_time_days: float = Field(
+        default=7.0, gt=0, description="lead time used before any receipt is seen"
+    )
+    cost_to_service_period_seconds: float = Field(
+        default=86400.0, gt=0, description="period of the cost-to-service curve"
+    )
+    snapshot_interval_seconds: float = Field(
+        default=1.0, gt=0, description="how often the worker recomputes the KPIs"
+    )
+    max_locations: int = Field(
+        default=500, ge=1, description="cap on distinct location label values exported"
+    )
+    max_label_values: int = Field(
+        default=200, ge=1, description="cap on distinct values of other labels exported"
+    )
+    top_at_risk: int = Field(
+        default=20, ge=0, description="at-risk SKU-locations exported per location"
+    )
 
     @field_validator("windows")
     @classmethod
@@ -67,28 +114,51 @@ class KpiSettings(BaseModel):
 
 
 class ExporterSettings(BaseModel):
-    host: str = "127.0.0.1"
-    port: int = Field(default=9464, ge=1, le=65535)
-    cache_seconds: float = Field(default=2.0, ge=0)
+    host: str = Field(default="127.0.0.1", description="bind address")
+    port: int = Field(default=9464, ge=1, le=65535, description="exporter port")
+    cache_seconds: float = Field(
+        default=2.0, ge=0, description="exporter reuses a Redis read this long"
+    )
 
 
 class WorkerSettings(BaseModel):
-    host: str = "127.0.0.1"
-    web_port: int = Field(default=6066, ge=1, le=65535)
-    metrics_port: int = Field(default=9465, ge=1, le=65535)
-    batch_size: int = Field(default=2000, ge=1)
-    batch_timeout_seconds: float = Field(default=0.2, gt=0)
-    data_dir: Path = Path("var/worker")
+    host: str = Field(default="127.0.0.1", description="bind address")
+    web_port: int = Field(
+        default=6066, ge=1, le=65535, description="unused (faust web server disabled)"
+    )
+    metrics_port: int = Field(
+        default=9465, ge=1, le=65535, description="worker's own /metrics port"
+    )
+    batch_size: int = Field(default=2000, ge=1, description="most messages per batch")
+    batch_timeout_seconds: float = Field(
+        default=0.2, gt=0, description="longest wait to fill a batch"
+    )
+    data_dir: Path = Field(default=Path("var/worker"), description="faust's data directory")
 
 
 class AlertSettings(BaseModel):
-    rules_file: Path | None = None
-    alertmanager_url: str | None = "http://127.0.0.1:9093"
-    webhook_url: str | None = None
-    webhook_secret: SecretStr | None = None
-    dashboard_base_url: str = "http://127.0.0.1:3000"
-    runbook_base_url: str = "https://github.com/inventory-kpi-monitor/runbooks/blob/main"
-    resend_interval_seconds: float = Field(default=60.0, gt=0)
+    rules_file: Path | None = Field(
+        default=None, description="alert rules YAML (default: the shipped rules)"
+    )
+    alertmanager_url: str | None = Field(
+        default="http://127.0.0.1:9093", description="Alertmanager base URL (empty disables)"
+    )
+    webhook_url: str | None = Field(
+        default=None, description="generic JSON webhook URL (empty disables)"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC-SHA256 key of the webhook (secret, never logged)"
+    )
+    dashboard_base_url: str = Field(
+        default="http://127.0.0.1:3000", description="Grafana base URL for alert links"
+    )
+    runbook_base_url: str = Field(
+        default="https://github.com/inventory-kpi-monitor/runbooks/blob/main",
+        description="base URL of runbooks for alert links",
+    )
+    resend_interval_seconds: float = Field(
+        default=60.0, gt=0, description="active alerts re-sent to Alertmanager this often"
+    )
 
 
 class Settings(BaseSettings):

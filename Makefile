@@ -1,0 +1,58 @@
+# Inventory KPI Monitor — developer entry points. `make help` lists them.
+# The local stack is run by deploy/stack.sh; everything it creates lives under var/
+# (or $KPIMON_STACK_DIR), logs in var/log/<service>.log.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := bash deploy/stack.sh
+PYTEST_ARGS ?=
+
+.PHONY: help install up up-infra down reset status lint test demo bench dashboards chaos
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+install: ## apt packages (when missing), Kafka jars via Maven, .venv with the project
+	$(STACK) install
+
+up: install ## start the whole local stack: Kafka, Redis, Prometheus, Alertmanager, worker, exporter
+	$(STACK) up
+
+up-infra: install ## start only Kafka, Redis, Prometheus and Alertmanager
+	$(STACK) up-infra
+
+down: ## stop everything the stack started
+	$(STACK) down
+
+reset: ## stop everything and delete all local data and logs
+	$(STACK) reset
+
+status: ## one line per service: state, pid, address
+	$(STACK) status
+
+lint: install ## ruff check, ruff format --check, mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+test: install lint ## install, lint, then unit and integration tests (these start the infra themselves)
+	$(VENV)/bin/pytest tests/unit tests/integration $(PYTEST_ARGS)
+
+# PLACEHOLDER: the live summary is still to come; deploy/demo.sh does up + simulate for now.
+demo: install ## everything up, then a simulated supply chain feeding it (Ctrl-C stops)
+	bash deploy/demo.sh
+
+# PLACEHOLDER: the benchmark module (bench/__main__.py) is still to come.
+bench: install ## throughput and latency benchmark against the local stack
+	$(PY) -m bench
+
+dashboards: install ## generate the Grafana boards into dashboards/*.json
+	$(VENV)/bin/kpimon dashboards build
+
+# PLACEHOLDER: fault injection (kill the worker, restart Redis, ...) is still to come.
+chaos: ## (not implemented yet) fault injection against the running stack
+	@echo "make chaos: not implemented yet" >&2; exit 1

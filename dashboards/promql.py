@@ -1,0 +1,123 @@
+"""PromQL building blocks shared by the boards.
+
+Network-wide ratios are never averages of per-location ratios: every ratio KPI
+is exported with its numerator and denominator (docs/METRICS.md), so a board
+computes `sum(numerator) / sum(denominator)` over the selected locations.
+Multi-select template variables are matched with `=~` (their "All" value is
+`.+`).
+"""
+
+from __future__ import annotations
+
+LOCATION = 'location=~"$location"'
+WINDOW = 'window="$window"'
+REGION = 'region=~"$region"'
+CHANNEL = 'channel=~"$channel"'
+CUSTOMER_TIER = 'customer_tier=~"$customer_tier"'
+TOPIC = 'topic=~"$topic"'
+MONITOR_JOBS = 'job=~"kpimon-.*"'
+
+RATE = "[$__rate_interval]"
+
+
+def selector(*matchers: str) -> str:
+    """`{a, b}` from label matchers (empty string when there are none)."""
+    return "{" + ", ".join(matchers) + "}" if matchers else ""
+
+
+# Selectors every board uses: a point-in-time gauge per location, a window KPI.
+AT = selector(LOCATION)
+IN_WINDOW = selector(LOCATION, WINDOW)
+# Service detail, filtered by every service dimension.
+SERVICE = selector(LOCATION, WINDOW, REGION, CHANNEL, CUSTOMER_TIER)
+
+
+def by(labels: str) -> str:
+    """` by (labels)` for an aggregation, or nothing for a network-wide total."""
+    return f" by ({labels})" if labels else ""
+
+
+def total(metric: str, matchers: str = IN_WINDOW, labels: str = "") -> str:
+    """`sum(metric{matchers})`, optionally grouped."""
+    return f"sum{by(labels)}({metric}{matchers})"
+
+
+def ratio(numerator: str, denominator: str, matchers: str = IN_WINDOW, labels: str = "") -> str:
+    """`sum(numerator) / sum(denominator)` over the same selection and grouping."""
+    return f"{total(numerator, matchers, labels)} / {total(denominator, matchers, labels)}"
+
+
+def annualised_cogs(labels: str = "") -> str:
+    """COGS of the window scaled to a year by each location's covered days.
+
+    Locations whose covered span is zero are dropped (their turns are absent).
+    """
+    return (
+        f"sum{by(labels)}(inventory_window_cogs_dollars{IN_WINDOW} * 365"
+        f" / (inventory_window_covered_days{IN_WINDOW} > 0))"
+    )
+
+
+def turns(labels: str = "") -> str:
+    """Annualised inventory turns: annualised COGS ÷ average inventory value."""
+    return f"{annualised_cogs(labels)} / {total('inventory_average_value_dollars', labels=labels)}"
+
+
+def days_inventory_outstanding(labels: str = "") -> str:
+    """DIO in days: 365 ÷ annualised turns (= average value ÷ COGS * window days)."""
+    return f"365 / ({turns(labels)})"
+
+
+def fill_rate(matchers: str = IN_WINDOW, labels: str = "") -> str:
+    """Units shipped (capped per line) ÷ units ordered, orders due in the window."""
+    return ratio(
+        "inventory_window_units_shipped", "inventory_window_units_ordered", matchers, labels
+    )
+
+
+def line_fill_rate(matchers: str = IN_WINDOW, labels: str = "") -> str:
+    """Lines filled in full ÷ order lines, orders due in the window."""
+    return ratio(
+        "inventory_window_order_lines_filled", "inventory_window_order_lines", matchers, labels
+    )
+
+
+def otif(matchers: str = IN_WINDOW, labels: str = "") -> str:
+    """Orders delivered on time in full ÷ orders due in the window."""
+    return ratio("inventory_window_orders_otif", "inventory_window_orders_due", matchers, labels)
+
+
+def expedite_share(labels: str = "") -> str:
+    """Expedite cost ÷ sales, dispatches in the window."""
+    return ratio(
+        "inventory_window_expedite_cost_dollars", "inventory_window_sales_dollars", labels=labels
+    )
+
+
+def working_capital_at_risk_share(labels: str = "") -> str:
+    """Working capital at risk ÷ current inventory value."""
+    return (
+        f"{total('inventory_working_capital_at_risk_dollars', labels=labels)}"
+        f" / {total('inventory_value_dollars', AT, labels)}"
+    )
+
+
+def replan_quantile(quantile: float, matchers: str = AT) -> str:
+    """Quantile of time-to-replan over every disruption seen (cumulative histogram)."""
+    return (
+        f"histogram_quantile({quantile:g}, "
+        f"sum by (le) (inventory_time_to_replan_seconds_bucket{matchers}))"
+    )
+
+
+def event_lag_quantile(quantile: float) -> str:
+    """Quantile of event-time lag (occurred_at → processed) over the rate interval."""
+    return (
+        f"histogram_quantile({quantile:g}, "
+        f"sum by (le) (rate(kpimon_event_lag_seconds_bucket{RATE})))"
+    )
+
+
+def or_zero(expr: str) -> str:
+    """`(expr) or vector(0)`: a zero instead of no data where zero is the true answer."""
+    return f"({expr}) or vector(0)"

@@ -1,0 +1,265 @@
+"""`kpimon simulate`: a deterministic supply chain, published live or written as JSONL.
+
+Time semantics (simulated time vs wall clock):
+
+- **Live (default, no `--start`)**: the simulation starts *now* and is paced at
+  `--speedup 1`: an event is published when the wall clock reaches its
+  simulated time, so every event carries (about) the current time. It runs
+  until `--events`/`--duration` or Ctrl-C. `--speedup 60` fast-forwards (an
+  hour a minute; timestamps then run ahead of the wall clock).
+- **Backfill (`--start ISO` or `--start now-7d`)**: the simulation starts at that
+  instant and is unpaced by default (`--speedup 0`): history is produced as fast
+  as Kafka takes it. Without `--events`/`--duration` it stops when the simulated
+  clock reaches the moment the command started, i.e. it fills exactly the gap
+  up to now. With `--follow` it never publishes an event before its
+  `occurred_at` on the wall clock instead: it backfills, catches up with now and
+  carries on live.
+- **File only (`--no-publish --out FILE`)**: unpaced unless `--speedup` is given;
+  the start defaults to now as above.
+
+`--rate N` always means "about N events per wall second":
+- paced by simulated time (speedup > 0, or `--follow`) and no
+  `--orders-per-hour` given: the world is sized to produce N events per wall
+  second on average (more orders per hour) and nothing is capped; timestamps
+  stay exact, e.g. `kpimon simulate --rate 200` is a busy live feed stamped
+  with the current time. The rate swings with the daily demand profile, and a
+  fresh world runs light for its first hours: picks follow orders by about 2 h
+  and deliveries by 1-3 days (about a third of N in the first hour);
+- otherwise (unpaced, or `--orders-per-hour` given): a cap, publication is
+  throttled to N events per second (events keep their simulated times; the
+  feed just lags).
+`--rate 0` (default): no sizing, no cap; the world has `--orders-per-hour` (20)
+orders per location and hour, about 11,000 events a simulated day with the
+default 4 locations.
+
+Same `--seed`, world options and `--start` give the identical event log (ids
+included), so re-running a backfill is idempotent downstream. Without `--start`
+the start instant differs per run, and so do the ids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+import time
+from collections import Counter
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+from tqdm import tqdm
+
+from streams.settings import Settings
+from streams.simulate import Pacer, SimulationConfig, generate
+from streams.simulate.demand import orders_per_hour_for
+
+MAX_REPORTED_REJECTS = 10
+DEFAULT_ORDERS_PER_HOUR = 20.0
+_RELATIVE = re.compile(r"(?:now)?-(\d+(?:\.\d+)?[smhdw])")
+
+
+def _duration(text: str) -> float:
+    """Seconds from "3600", "90m", "36h", "7d" or "2w"."""
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    from streams.core.windows import parse_duration
+
+    try:
+        return parse_duration(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _start(text: str) -> datetime:
+    """An RFC 3339 instant (naive = UTC), "now", or relative to now: "now-7d" or "-7d"."""
+    if text == "now":
+        return datetime.now(UTC)
+    relative = _RELATIVE.fullmatch(text)
+    if relative:
+        return datetime.now(UTC) - timedelta(seconds=_duration(relative[1]))
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a time: {text!r} (expected e.g. 2026-11-27T10:00:00+00:00 or -7d)"
+        ) from None
+    return value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+
+
+def _non_negative(text: str) -> float:
+    value = float(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError("must be >= 0")
+    return value
+
+
+def add_command(sub: Any) -> None:
+    parser = sub.add_parser(
+        "simulate",
+        help="simulate a supply chain: publish its events live or write a JSONL log",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
+    parser.add_argument("--locations", type=int, default=4, help="number of locations")
+    parser.add_argument("--skus", type=int, default=25, help="SKUs per location")
+    parser.add_argument("--events", type=int, help="stop after N events")
+    parser.add_argument(
+        "--duration", type=_duration, help="stop after this much simulated time (s, or 36h, 7d)"
+    )
+    parser.add_argument(
+        "--rate", type=_non_negative, default=0.0, help="cap in events per wall second (0 = none)"
+    )
+    parser.add_argument(
+        "--start", type=_start, help="simulated start: RFC 3339, or relative as now-7d; default now"
+    )
+    parser.add_argument(
+        "--speedup",
+        type=_non_negative,
+        help="simulated seconds per wall second, 0 = unpaced "
+        "(default 1 live, 0 with --start or --no-publish)",
+    )
+    parser.add_argument(
+        "--follow", action="store_true", help="never publish an event before its time (go live)"
+    )
+    parser.add_argument(
+        "--orders-per-hour",
+        type=float,
+        help="mean orders per location and simulated hour (default 20, or sized by --rate)",
+    )
+    parser.add_argument("--out", help="also write the events as JSON Lines here ('-' = stdout)")
+    parser.add_argument("--no-publish", action="store_true", help="do not publish to Kafka")
+    parser.set_defaults(func=run)
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a command line resolves to: the world and how to pace it."""
+
+    config: SimulationConfig
+    cap: float  # events per wall second, 0 = no cap
+    follow: bool
+
+
+def plan(args: argparse.Namespace, started: datetime) -> Plan:
+    """Resolve the options as the module docstring describes (`started` = now, UTC)."""
+    start = args.start if args.start is not None else started
+    duration = args.duration
+    if args.start is not None and args.events is None and duration is None and not args.follow:
+        duration = max(0.0, (started - args.start).total_seconds())  # backfill up to now
+    if args.speedup is not None:
+        speedup = args.speedup
+    else:
+        speedup = 1.0 if args.start is None and not args.no_publish else 0.0
+    orders_per_hour = args.orders_per_hour
+    cap = args.rate
+    if orders_per_hour is None:
+        orders_per_hour = DEFAULT_ORDERS_PER_HOUR
+        if args.rate > 0 and (speedup > 0 or args.follow):  # size the world, don't cap
+            live_speedup = speedup if speedup > 0 else 1.0  # --follow goes live at 1
+            orders_per_hour = orders_per_hour_for(args.rate * 3600 / live_speedup, args.locations)
+            cap = 0.0
+    config = SimulationConfig(
+        seed=args.seed,
+        locations=args.locations,
+        skus=args.skus,
+        start=start,
+        speedup=speedup,
+        events=args.events,
+        duration_seconds=duration,
+        orders_per_hour=orders_per_hour,
+    )
+    return Plan(config, cap, args.follow)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        resolved = plan(args, datetime.now(UTC))
+    except ValueError as error:
+        print(f"kpimon simulate: {error}", file=sys.stderr)
+        return 2
+    config = resolved.config
+    report = sys.stderr if args.out == "-" else sys.stdout
+    pacer = Pacer(speedup=config.speedup, rate=resolved.cap, follow=resolved.follow)
+    by_type: Counter[str] = Counter()
+    rejected = 0
+    first = last = ""
+    wall = time.perf_counter()
+    status = 0
+    with ExitStack() as stack:
+        out: IO[bytes] | None = None
+        if args.out == "-":
+            out = sys.stdout.buffer
+        elif args.out:
+            out = stack.enter_context(Path(args.out).open("wb"))
+        publisher = None
+        if not args.no_publish:
+            from streams.events.publisher import EventPublisher
+
+            publisher = stack.enter_context(EventPublisher(settings.kafka))
+        progress = stack.enter_context(
+            tqdm(total=args.events, unit="ev", desc="simulate", file=sys.stderr, disable=None)
+        )
+        try:
+            for event in generate(config):
+                occurred = event["occurred_at"]
+                if pacer.active:
+                    pacer.wait(datetime.fromisoformat(occurred).timestamp())
+                raw = orjson.dumps(event)
+                if out is not None:
+                    out.write(raw + b"\n")
+                if publisher is not None:
+                    try:
+                        publisher.publish_raw(raw)
+                    except ValueError as error:  # RejectedEvent: a simulator bug; keep going
+                        rejected += 1
+                        if rejected <= MAX_REPORTED_REJECTS:
+                            progress.write(
+                                f"rejected {event['event_id']}: {error}", file=sys.stderr
+                            )
+                        continue
+                by_type[event["event_type"]] += 1
+                first = first or occurred
+                last = occurred
+                progress.update()
+                if progress.n % 500 == 0 or pacer.active:
+                    progress.set_postfix_str(f"sim {occurred[:19]}Z", refresh=False)
+        except KeyboardInterrupt:
+            status = 130
+        if out is not None:
+            out.flush()
+        if publisher is not None:
+            publisher.flush()
+    _summary(report, by_type, rejected, first, last, time.perf_counter() - wall, args)
+    return status or (1 if rejected else 0)
+
+
+def _summary(
+    report: IO[str],
+    by_type: Counter[str],
+    rejected: int,
+    first: str,
+    last: str,
+    seconds: float,
+    args: argparse.Namespace,
+) -> None:
+    total = sum(by_type.values())
+    rate = total / seconds if seconds > 0 else 0.0
+    where = [] if args.no_publish else ["published to Kafka"]
+    if args.out:
+        where.append(f"written to {'stdout' if args.out == '-' else args.out}")
+    print(
+        f"{total} events ({', '.join(where) or 'discarded'}) in {seconds:.1f} s "
+        f"({rate:,.0f} events/s); simulated {first or '-'} .. {last or '-'}",
+        file=report,
+    )
+    for event_type, count in sorted(by_type.items()):
+        print(f"  {event_type:<22} {count:>9}", file=report)
+    if rejected:
+        print(f"  rejected by the contract: {rejected} (a simulator bug)", file=report)

@@ -1,0 +1,284 @@
+"""The KPI engine: events in (any order, each once), samples and views out.
+
+`add()` only records (appends and dict updates, no computation) and marks the
+locations the event can change as dirty. `samples()`, `sku_locations()`,
+`disruptions()` and `location_kpis()` recompute the dirty locations and serve
+everything else from the per-location cache.
+
+Every output is a pure function of the set of events added (the worker
+de-duplicates by event_id; an event added twice would count twice): ties are
+broken by event kind and event id, sums are exact or canonically ordered,
+"latest" means the greatest `(occurred_at, event_id)`, and of an order or a
+disruption id published twice the earliest publication counts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+from streams.core.emit import location_samples
+from streams.core.figures import LocationFigures
+from streams.core.kpis import Context, location_figures
+from streams.core.location import LocationState
+from streams.core.orders import ServiceBook, dispatch_record, order_record
+from streams.core.planning import DisruptionBook, DisruptionRecord
+from streams.core.position import ADJUSTMENT, ORDER_LINE, SNAPSHOT
+from streams.core.pruning import prune_engine
+from streams.core.samples import Sample
+from streams.core.sku_location import latest
+from streams.core.uncertainty import LeadTimeBook, z_score
+from streams.core.views import DisruptionView, SkuLocationView, disruption_views
+from streams.core.windows import DAY, parse_duration
+from streams.events import models as m
+from streams.settings import KpiSettings
+
+
+class KpiEngine:
+    """Event-sourced KPI state of every location (see the module docstring)."""
+
+    def __init__(self, settings: KpiSettings) -> None:
+        self.settings = settings
+        self._locations: dict[str, LocationState] = {}
+        self._book = ServiceBook()
+        self._disruptions = DisruptionBook()
+        self._supplier_locations: dict[str, set[str]] = {}
+        self._ctx = Context(
+            settings=settings,
+            windows=tuple((label, parse_duration(label)) for label in settings.windows),
+            z=z_score(settings.service_target),
+            book=self._book,
+            suppliers=LeadTimeBook(),
+            own_receipts=LeadTimeBook(),
+            disruptions=self._disruptions,
+        )
+        self._dirty: set[str] = set()
+        self._figures: dict[str, LocationFigures] = {}
+        self._samples: dict[str, list[Sample]] = {}
+        self._disruption_views: list[DisruptionView] | None = None
+        self._handlers: dict[type, Callable[[Any], None]] = {
+            m.OrderPlaced: self._order_placed,
+            m.OrderCancelled: self._order_cancelled,
+            m.ShipmentDispatched: self._dispatched,
+            m.ShipmentDelivered: self._delivered,
+            m.InboundReceived: self._received,
+            m.InventorySnapshot: self._snapshot,
+            m.InventoryAdjusted: self._adjusted,
+            m.DisruptionReported: self._disruption_reported,
+            m.DisruptionResolved: self._disruption_resolved,
+            m.ForecastPublished: self._forecast,
+            m.PolicyRecommended: self._recommended,
+            m.PolicyOverridden: self._overridden,
+            m.PolicyApplied: self._applied,
+        }
+
+    # -- recording -----------------------------------------------------------------------
+
+    def add(self, event: m.Event) -> None:
+        """Record one valid event (O(1) amortised; nothing is recomputed here)."""
+        self._handlers[type(event)](event)
+
+    def _touch(self, code: str, t: float) -> LocationState:
+        state = self._locations.get(code)
+        if state is None:
+            state = self._locations[code] = LocationState(code)
+        if t < state.first_at:  # the location clock, inline: this runs for every event
+            state.first_at = t
+        if t > state.last_at:
+            state.last_at = t
+        self._dirty.add(code)
+        return state
+
+    def _order_placed(self, e: m.OrderPlaced) -> None:
+        t = e.occurred_at.timestamp()
+        state = self._touch(e.location, t)
+        order = order_record(e, t, e.promised_at.timestamp())
+        accepted, displaced = self._book.add_order(order)
+        if displaced is not None:
+            withdrawn = (displaced.placed_at, ORDER_LINE, displaced.event_id, 0.0, 0.0, 0.0)
+            for _line_id, sku, _quantity, _price in displaced.lines:
+                sl = state.sku(sku)
+                sl.ledger.remove(withdrawn)
+                sl.reset_demand()
+        # Each line of the kept placement is an arrival of demand at the shelf: a
+        # possible stockout start. A later placement of a kept order id changes nothing.
+        trigger = (t, ORDER_LINE, e.event_id, 0.0, 0.0, 0.0)
+        skus = state.skus
+        for position, line in enumerate(e.lines):
+            sl = skus.get(line.sku) or state.sku(line.sku)
+            if t > sl.last_event_at:
+                sl.last_event_at = t
+            if accepted:
+                sl.ledger.add(trigger)
+                sl.accept_line(order, position, line.quantity)
+        if accepted:
+            state.orders.add(order)
+            state.order_units[e.order_id] = math.fsum(line.quantity for line in e.lines)
+            state.unpriced.update(self._book.dispatches.get(order.key, ()))
+
+    def _order_cancelled(self, e: m.OrderCancelled) -> None:
+        state = self._touch(e.location, e.occurred_at.timestamp())
+        key = (e.location, e.order_id)
+        self._book.cancel(key)
+        order = self._book.orders.get(key)
+        if order is not None:
+            for sku in {sku for _line_id, sku, _quantity, _price in order.lines}:
+                state.sku(sku).cancel(order)
+
+    def _dispatched(self, e: m.ShipmentDispatched) -> None:
+        t = e.occurred_at.timestamp()
+        state = self._touch(e.location, t)
+        dispatch = dispatch_record(e, t)
+        self._book.add_dispatch(dispatch)
+        state.dispatches.add(dispatch)
+        state.unpriced.add(dispatch)
+        state.dispatch_units[e.event_id] = math.fsum(line.quantity for line in e.lines)
+        state.dispatch_expedite[e.event_id] = e.expedite_cost
+        skus = state.skus
+        for line in e.lines:
+            sl = skus.get(line.sku) or state.sku(line.sku)
+            sl.ledger.add_line((t, e.event_id, line.quantity))
+            if t > sl.last_event_at:
+                sl.last_event_at = t
+
+    def _delivered(self, e: m.ShipmentDelivered) -> None:
+        t = e.occurred_at.timestamp()
+        self._touch(e.location, t)
+        self._book.add_delivery((e.location, e.shipment_id), (e.location, e.order_id), t)
+
+    def _received(self, e: m.InboundReceived) -> None:
+        t = e.occurred_at.timestamp()
+        state = self._touch(e.location, t)
+        lead_days = (t - e.ordered_at.timestamp()) / DAY
+        self._ctx.suppliers.add(e.supplier_id, lead_days)
+        self._ctx.own_receipts.add((e.location, e.sku), lead_days)
+        sl = state.sku(e.sku)
+        sl.receipt_supplier = latest(sl.receipt_supplier, (t, e.event_id, e.supplier_id))
+        sl.seen(t)
+        self._uses_supplier(e.supplier_id, e.location)
+
+    def _uses_supplier(self, supplier: str, code: str) -> None:
+        # Receipts of a supplier move the lead times of every location it serves.
+        served = self._supplier_locations.setdefault(supplier, set())
+        served.add(code)
+        self._dirty.update(served)
+
+    def _snapshot(self, e: m.InventorySnapshot) -> None:
+        t = e.occurred_at.timestamp()
+        state = self._touch(e.location, t)
+        sl = state.sku(e.sku)
+        sl.known = True
+        sl.ledger.add((t, SNAPSHOT, e.event_id, e.on_hand, e.in_transit, e.unit_cost))
+        sl.seen(t)
+        if e.supplier_id is not None:
+            sl.snapshot_supplier = latest(sl.snapshot_supplier, (t, e.event_id, e.supplier_id))
+            self._supplier_locations.setdefault(e.supplier_id, set()).add(e.location)
+        if e.sku_class is not None:
+            sl.sku_class = latest(sl.sku_class, (t, e.event_id, e.sku_class))
+
+    def _adjusted(self, e: m.InventoryAdjusted) -> None:
+        t = e.occurred_at.timestamp()
+        sl = self._touch(e.location, t).sku(e.sku)
+        sl.known = True
+        sl.ledger.add((t, ADJUSTMENT, e.event_id, e.delta, 0.0, 0.0))
+        sl.seen(t)
+
+    def _disruption_reported(self, e: m.DisruptionReported) -> None:
+        record = DisruptionRecord(
+            e.disruption_id, e.event_id, e.occurred_at.timestamp(), e.kind, e.severity,
+            e.supplier_id, tuple(e.locations), tuple(e.skus), e.expected_delay_days, e.description,
+        )  # fmt: skip
+        self._disruptions.report(record)
+        self._dirty.update(self._locations)  # coverage can reach any location
+
+    def _disruption_resolved(self, e: m.DisruptionResolved) -> None:
+        self._disruptions.resolve(e.disruption_id, e.occurred_at.timestamp())
+        self._dirty.update(self._locations)
+
+    def _forecast(self, e: m.ForecastPublished) -> None:
+        t = e.occurred_at.timestamp()
+        key = (e.sku, e.period_start.timestamp(), e.period_end.timestamp())
+        self._touch(e.location, t).forecasts.add(key, t, e.event_id, e.quantity)
+
+    def _recommended(self, e: m.PolicyRecommended) -> None:
+        t = e.occurred_at.timestamp()
+        self._touch(e.location, t).planning.recommend(t)
+
+    def _overridden(self, e: m.PolicyOverridden) -> None:
+        t = e.occurred_at.timestamp()
+        self._touch(e.location, t).planning.override(t)
+
+    def _applied(self, e: m.PolicyApplied) -> None:
+        t = e.occurred_at.timestamp()
+        self._touch(e.location, t).planning.apply(t, e.event_id, e.sku)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _refresh(self) -> None:
+        """Recompute the locations that changed since the last read."""
+        if not self._dirty:
+            return
+        for code in sorted(self._dirty):
+            figures = location_figures(self._locations[code], self._ctx)
+            self._figures[code] = figures
+            self._samples[code] = location_samples(figures, self.settings.top_at_risk)
+        self._dirty.clear()
+        self._disruption_views = None
+
+    def samples(self) -> list[Sample]:
+        """Every KPI sample of every location and window, locations in code order."""
+        self._refresh()
+        return [s for code in sorted(self._samples) for s in self._samples[code]]
+
+    def sku_locations(self) -> list[SkuLocationView]:
+        """A view per SKU-location, by location then SKU."""
+        self._refresh()
+        return [v for code in sorted(self._figures) for v in self._figures[code].views]
+
+    def location_kpis(self, location: str, window: str) -> dict[str, float]:
+        """The KPIs of a location and window by short name, for alert rules.
+
+        Keys (absent when the KPI is): fill_rate, line_fill_rate, otif, turns,
+        days_inventory_outstanding, excess_obsolete, stockout_events, forecast_wape,
+        forecast_mape, expedite_cost_sales, expedite_cost, sales,
+        service_per_million, cost_to_service_slope, working_capital_at_risk,
+        working_capital_at_risk_share, inventory_value, average_inventory_value,
+        policy_changes_per_sku_location, planner_override,
+        time_to_replan_median_seconds, covered_days. Empty for an unknown
+        location or window.
+        """
+        self._refresh()
+        figures = self._figures.get(location)
+        return figures.kpis(window) if figures is not None else {}
+
+    def locations(self) -> list[str]:
+        """Location codes seen, sorted."""
+        return sorted(self._locations)
+
+    def watermark(self, location: str) -> float | None:
+        """The location's watermark (epoch seconds), None for an unknown location."""
+        state = self._locations.get(location)
+        return state.watermark(self.settings.allowed_lateness_seconds) if state else None
+
+    def disruptions(self) -> list[DisruptionView]:
+        """Every disruption seen, by id, with the SKU-locations it covers now.
+
+        Coverage (and so value at risk and projected stockouts) is worked out for
+        active disruptions only; a resolved one covers nothing any more.
+        """
+        self._refresh()
+        if self._disruption_views is None:
+            self._disruption_views = disruption_views(self._disruptions, self.sku_locations())
+        return self._disruption_views
+
+    # -- forgetting ----------------------------------------------------------------------
+
+    def prune(self) -> int:
+        """Drop state no window can see any more; returns the number of items dropped.
+
+        Exported figures are unchanged: see `streams.core.pruning`.
+        """
+        dropped = prune_engine(self._locations, self._ctx, self.settings)
+        self._dirty.update(self._locations)
+        return dropped

@@ -1,0 +1,172 @@
+"""The computed KPIs of one location: plain numbers, before they become samples.
+
+Ratios are properties that return None when their denominator is 0 (or the
+window covers no time), which the exporter renders as an absent series.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.core.forecast import ForecastError
+from streams.core.ratios import median, ratio
+from streams.core.service import Population
+from streams.core.views import SkuLocationView
+
+MILLION = 1_000_000.0
+
+
+@dataclass(frozen=True, slots=True)
+class WindowFigures:
+    """KPIs of one location over one trailing window (money in $, times in s)."""
+
+    window: str
+    covered_days: float
+    cogs: float
+    average_value: float | None  # None when the window covers no time
+    excess_obsolete: float | None  # None when the window covers no time
+    current_value: float
+    service: Population
+    stockouts: int
+    forecast: ForecastError
+    expedite_cost: float
+    sales: float
+    cost_to_service_slope: float | None
+    working_capital_at_risk: float
+    policy_changes: int
+    sku_locations: int
+    overrides: int
+    recommendations: int
+    replans: tuple[float, ...]  # time-to-replan of disruptions reported in the window
+
+    @property
+    def turns(self) -> float | None:
+        """COGS ÷ average value * 365 ÷ window days (1/year)."""
+        if not self.average_value or not self.covered_days:
+            return None
+        return self.cogs / self.average_value * 365.0 / self.covered_days
+
+    @property
+    def days_inventory_outstanding(self) -> float | None:
+        """Average value ÷ COGS * window days (days)."""
+        if self.average_value is None or not self.cogs or not self.covered_days:
+            return None
+        return self.average_value / self.cogs * self.covered_days
+
+    @property
+    def excess_obsolete_ratio(self) -> float | None:
+        """E&O value ÷ current inventory value."""
+        if self.excess_obsolete is None:
+            return None
+        return ratio(self.excess_obsolete, self.current_value)
+
+    @property
+    def fill_rate(self) -> float | None:
+        return ratio(self.service.total.shipped, self.service.total.ordered)
+
+    @property
+    def line_fill_rate(self) -> float | None:
+        return ratio(self.service.total.lines_filled, self.service.total.lines)
+
+    @property
+    def otif(self) -> float | None:
+        return ratio(self.service.total.otif, self.service.total.orders)
+
+    @property
+    def expedite_cost_sales(self) -> float | None:
+        return ratio(self.expedite_cost, self.sales)
+
+    @property
+    def service_per_million(self) -> float | None:
+        """Fill rate ÷ (average value ÷ 1e6) (1/$1M)."""
+        fill_rate = self.fill_rate
+        if fill_rate is None or not self.average_value:
+            return None
+        return fill_rate / (self.average_value / MILLION)
+
+    @property
+    def policy_changes_per_sku_location(self) -> float | None:
+        return ratio(self.policy_changes, self.sku_locations)
+
+    @property
+    def override_rate(self) -> float | None:
+        return ratio(self.overrides, self.recommendations)
+
+    @property
+    def replan_median(self) -> float | None:
+        return median(self.replans)
+
+    @property
+    def working_capital_at_risk_share(self) -> float | None:
+        """WCaR ÷ current inventory value (for alert rules on a share of value)."""
+        return ratio(self.working_capital_at_risk, self.current_value)
+
+
+@dataclass(frozen=True, slots=True)
+class PeriodPoint:
+    """One point of the cost-to-service curve: a complete period of the location."""
+
+    start: float
+    label: str
+    fill_rate: float | None
+    average_value: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFigures:
+    """Every KPI of one location."""
+
+    location: str
+    watermark: float
+    value: float
+    sku_locations: int
+    windows: tuple[WindowFigures, ...]
+    views: tuple[SkuLocationView, ...]
+    periods: tuple[PeriodPoint, ...]
+    replans: tuple[float, ...]  # every time-to-replan observed (s), sorted
+    counters: tuple[tuple[str, float], ...]  # (metric name, lifetime total)
+
+    @property
+    def stocked_out(self) -> int:
+        return sum(view.stocked_out for view in self.views)
+
+    @property
+    def projected_stockouts(self) -> int:
+        return sum(view.at_risk for view in self.views)
+
+    def closest_to_stockout(self, limit: int) -> list[SkuLocationView]:
+        """The `limit` SKU-locations with the fewest days of cover (ties by SKU)."""
+        covered = [v for v in self.views if v.days_of_cover is not None]
+        covered.sort(key=lambda v: (v.days_of_cover, v.sku))
+        return covered[:limit]
+
+    def kpis(self, window: str) -> dict[str, float]:
+        """The ratio KPIs of a window by short name; absent KPIs are left out."""
+        found = next((w for w in self.windows if w.window == window), None)
+        if found is None:
+            return {}
+        values: dict[str, float | None] = {
+            "fill_rate": found.fill_rate,
+            "line_fill_rate": found.line_fill_rate,
+            "otif": found.otif,
+            "turns": found.turns,
+            "days_inventory_outstanding": found.days_inventory_outstanding,
+            "excess_obsolete": found.excess_obsolete_ratio,
+            "stockout_events": float(found.stockouts),
+            "forecast_wape": found.forecast.wape,
+            "forecast_mape": found.forecast.mape,
+            "expedite_cost_sales": found.expedite_cost_sales,
+            "expedite_cost": found.expedite_cost,
+            "sales": found.sales,
+            "service_per_million": found.service_per_million,
+            "cost_to_service_slope": found.cost_to_service_slope,
+            "working_capital_at_risk": found.working_capital_at_risk,
+            "working_capital_at_risk_share": found.working_capital_at_risk_share,
+            "inventory_value": self.value,
+            "average_inventory_value": found.average_value,
+            "policy_changes_per_sku_location": found.policy_changes_per_sku_location,
+            "planner_override": found.override_rate,
+            "time_to_replan_median_seconds": found.replan_median,
+            "covered_days": found.covered_days,
+        }
+        return {name: value for name, value in values.items() if value is not None}

@@ -1,0 +1,102 @@
+"""Raw state of one location: its clock, SKU-locations, orders, dispatches, plans.
+
+The location is the Kafka key, so its watermark and first event time are its
+own; nothing here depends on another location's clock.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_left, bisect_right
+
+from streams.core.forecast import ForecastBook
+from streams.core.orders import DispatchRecord, ServiceBook
+from streams.core.planning import PlanningLog
+from streams.core.ratios import ExactSum
+from streams.core.service import OrderIndex
+from streams.core.sku_location import SkuLocation
+
+COUNTERS: tuple[str, ...] = ("ordered", "shipped", "sales", "cogs", "expedite")
+"""Lifetime sums whose pruned part is kept exactly (see `LocationState.pruned`)."""
+
+
+class DispatchLog:
+    """Dispatches of one location sorted lazily by `(time, event_id)`."""
+
+    def __init__(self) -> None:
+        self._records: list[DispatchRecord] = []
+        self._times: list[float] = []
+        self._sorted = True
+
+    def add(self, dispatch: DispatchRecord) -> None:
+        if self._records and dispatch.key < self._records[-1].key:
+            self._sorted = False
+        self._records.append(dispatch)
+        if self._sorted:
+            self._times.append(dispatch.dispatched_at)
+
+    def _sort(self) -> None:
+        if not self._sorted:
+            self._records.sort(key=lambda d: d.key)
+            self._times = [d.dispatched_at for d in self._records]
+            self._sorted = True
+
+    def between(self, lo: float, hi: float) -> list[DispatchRecord]:
+        """Dispatches in `(lo, hi]`, in time order."""
+        self._sort()
+        return self._records[bisect_right(self._times, lo) : bisect_right(self._times, hi)]
+
+    def all(self) -> list[DispatchRecord]:
+        self._sort()
+        return self._records
+
+    def prune(self, cut: float) -> list[DispatchRecord]:
+        """Drop and return the dispatches before `cut`."""
+        self._sort()
+        k = bisect_left(self._times, cut)
+        dropped = self._records[:k]
+        del self._records[:k], self._times[:k]
+        return dropped
+
+
+class LocationState:
+    """Everything recorded for one location."""
+
+    def __init__(self, code: str) -> None:
+        self.code = code
+        self.first_at = math.inf  # earliest occurred_at of its events
+        self.last_at = -math.inf  # latest occurred_at of its events
+        self.skus: dict[str, SkuLocation] = {}
+        self.orders = OrderIndex(code)
+        self.dispatches = DispatchLog()
+        self.forecasts = ForecastBook()
+        self.planning = PlanningLog()
+        # Lifetime counters: per-item amounts (summed exactly when read) plus the
+        # exact totals of pruned items.
+        self.order_units: dict[str, float] = {}  # order_id -> units on its kept placement
+        self.dispatch_units: dict[str, float] = {}  # dispatch event_id -> units
+        self.dispatch_expedite: dict[str, float] = {}  # dispatch event_id -> expedite cost
+        self.dispatch_sales: dict[str, float] = {}  # dispatch event_id -> sales ($)
+        self.unpriced: set[DispatchRecord] = set()  # dispatches whose sales need (re)pricing
+        self.pruned: dict[str, ExactSum] = {name: ExactSum() for name in COUNTERS}
+        # ∫ value dt of complete cost-to-service periods, by (start, end) ($*s).
+        self.period_values: dict[tuple[float, float], float] = {}
+        # Time-to-replan of disruptions whose first replan was pruned (seconds).
+        self.frozen_replans: dict[str, float] = {}
+
+    def price_dispatches(self, book: ServiceBook) -> None:
+        """Price the dispatches whose order arrived or changed since the last read."""
+        for dispatch in self.unpriced:
+            self.dispatch_sales[dispatch.event_id] = book.sales(dispatch)
+        self.unpriced.clear()
+
+    def watermark(self, lateness: float) -> float:
+        """Latest event time less the allowed lateness."""
+        return self.last_at - lateness
+
+    def sku(self, sku: str) -> SkuLocation:
+        """The SKU-location, created on first use."""
+        found = self.skus.get(sku)
+        if found is None:
+            found = self.skus[sku] = SkuLocation(self.code, sku)
+        return found

@@ -1,0 +1,156 @@
+"""Everything the engine keeps about one SKU at one location.
+
+Recording (`add_*`, `accept_order`, ...) only appends; `build()` brings the
+derived series (inventory walk, COGS, demand) up to date before a report.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from streams.core.demand import DemandEntry, DemandSeries
+from streams.core.orders import OrderRecord, ServiceBook
+from streams.core.position import InventoryLedger
+
+Latest = tuple[float, str, str]
+"""`(time, event_id, value)`: the max of these is the latest value, whatever the arrival order."""
+
+
+def latest(kept: Latest | None, candidate: Latest) -> Latest:
+    """The later of two stamped values (time, then event id; one event has one value)."""
+    return candidate if kept is None or candidate > kept else kept
+
+
+class SkuLocation:
+    """Raw state and derived series of one SKU-location."""
+
+    __slots__ = (
+        "_cancelled",
+        "_demand_reset",
+        "_new_lines",
+        "demand",
+        "known",
+        "last_event_at",
+        "ledger",
+        "location",
+        "order_ids",
+        "receipt_supplier",
+        "revalued_from",
+        "sku",
+        "sku_class",
+        "snapshot_supplier",
+        "strategic",
+    )
+
+    def __init__(self, location: str, sku: str) -> None:
+        self.location = location
+        self.sku = sku
+        self.ledger = InventoryLedger()
+        self.demand = DemandSeries()
+        self.order_ids: set[str] = set()  # accepted orders with a line for this SKU
+        self.strategic: set[str] = set()  # strategic orders that may still be open
+        self.known = False  # seen in an inventory event
+        self.snapshot_supplier: Latest | None = None
+        self.receipt_supplier: Latest | None = None
+        self.sku_class: Latest | None = None
+        self.last_event_at = -math.inf
+        self._new_lines: list[tuple[OrderRecord, DemandEntry]] = []
+        self._cancelled: list[OrderRecord] = []
+        self._demand_reset = False
+        self.revalued_from = math.inf  # earliest value change since the last report
+
+    @property
+    def supplier(self) -> str | None:
+        """Supplier from the latest snapshot naming one, else from the latest receipt."""
+        if self.snapshot_supplier is not None:
+            return self.snapshot_supplier[2]
+        return self.receipt_supplier[2] if self.receipt_supplier is not None else None
+
+    def seen(self, t: float) -> None:
+        """Note an event of this SKU-location (inventory, order line, dispatch line, receipt)."""
+        if t > self.last_event_at:
+            self.last_event_at = t
+
+    def accept_line(self, order: OrderRecord, position: int, quantity: float) -> None:
+        """Line `position` of the kept placement of an order is for this SKU."""
+        if not self._new_lines or self._new_lines[-1][0] is not order:
+            self.order_ids.add(order.order_id)
+            if order.customer_tier == "strategic":
+                self.strategic.add(order.order_id)
+        self._new_lines.append((order, (order.placed_at, order.event_id, position, quantity)))
+
+    def reset_demand(self) -> None:
+        """A re-publication displaced an order placement: rebuild demand from scratch."""
+        self._demand_reset = True
+
+    def cancel(self, order: OrderRecord) -> None:
+        """The order was cancelled: its lines leave the demand at the next build."""
+        self._cancelled.append(order)
+
+    def _entries(self, order: OrderRecord) -> list[DemandEntry]:
+        return [
+            (order.placed_at, order.event_id, position, line[2])
+            for position, line in enumerate(order.lines)
+            if line[1] == self.sku
+        ]
+
+    def _counts(self, order: OrderRecord | None, book: ServiceBook) -> bool:
+        """Whether an order is the kept, non-cancelled placement of its id."""
+        return (
+            order is not None
+            and order.key not in book.cancelled
+            and book.orders.get(order.key) is order
+        )
+
+    def build(self, book: ServiceBook) -> None:
+        """Bring the inventory walk, COGS and demand series up to date."""
+        self.ledger.build()
+        if self.ledger.revalued_from < self.revalued_from:
+            self.revalued_from = self.ledger.revalued_from
+        if self._demand_reset:
+            entries: list[DemandEntry] = []
+            for order_id in sorted(self.order_ids):
+                order = book.orders.get((self.location, order_id))
+                if self._counts(order, book):
+                    entries.extend(self._entries(order))  # type: ignore[arg-type]
+            self.demand.replace_all(entries)
+        else:
+            if self._new_lines:
+                self.demand.extend([e for o, e in self._new_lines if self._counts(o, book)])
+            for order in self._cancelled:
+                self.demand.remove(self._entries(order))
+        self._new_lines = []
+        self._cancelled = []
+        self._demand_reset = False
+
+    def has_open_strategic_orders(self, book: ServiceBook) -> bool:
+        """Whether a non-cancelled strategic order has a line of this SKU not yet fully shipped.
+
+        Orders found filled, cancelled or gone are dropped from the candidates:
+        dispatches only add and cancellations are final, and a re-publication
+        of the order adds it back.
+        """
+        for order_id in sorted(self.strategic):
+            key = (self.location, order_id)
+            order = book.orders.get(key)
+            outcome = book.outcome(key)
+            if (
+                order is None
+                or outcome is None
+                or order.customer_tier != "strategic"
+                or self.sku not in outcome.unfilled_skus
+            ):
+                self.strategic.discard(order_id)
+                continue
+            return True
+        return False
+
+    def prune(self, cut: float, demand_cut: float) -> tuple[int, Sequence[float]]:
+        """Forget inventory before `cut` and demand before `demand_cut`.
+
+        Returns (items dropped, COGS of the dispatch lines dropped).
+        """
+        dropped, cogs = self.ledger.prune(cut)
+        dropped += self.demand.prune(demand_cut)
+        return dropped, cogs

@@ -1,0 +1,117 @@
+"""`generate(config)`: the simulated supply chain as a stream of event dicts.
+
+The world is set up at the start instant (every SKU-location's opening stock,
+policy and in-flight purchase orders, published as snapshots), then its agenda
+runs in simulated-time order. Events come out JSON-ready (timestamps as RFC
+3339 strings with offset) in non-decreasing `occurred_at`. Only
+`random.Random(config.seed)` is used, and the wall clock only when
+`config.start` is None, so equal configs give identical sequences.
+"""
+
+from __future__ import annotations
+
+import heapq
+import random
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import IO, Any
+
+import orjson
+
+from streams.simulate import disruptions, planning, replenishment, supply_chain
+from streams.simulate.catalog import build_catalog
+from streams.simulate.clock import DAY, HOUR, SimClock
+from streams.simulate.config import SimulationConfig, run_tag
+from streams.simulate.demand import DemandModel
+from streams.simulate.world import Policy, Stock, World
+
+EMPTY_AT_START = 0.05  # share of SKU-locations out of stock at the start (plus one per location)
+
+
+def build_world(config: SimulationConfig) -> World:
+    """The world of a run before anything happened (no events emitted yet)."""
+    start = config.resolved_start()
+    rng = random.Random(config.seed)
+    catalog = build_catalog(rng, config.locations, config.skus, config.suppliers)
+    demand = DemandModel(catalog, config.orders_per_hour, rng)
+    world = World(catalog, demand, SimClock(start), rng, run_tag(config, start))
+    world.at(0.0, _open, config)
+    return world
+
+
+def _open(world: World, config: SimulationConfig) -> None:
+    """Opening stock, policies and in-flight POs; the first snapshots; all processes."""
+    rng = world.rng
+    for loc in range(len(world.catalog.locations)):
+        empty = rng.randrange(len(world.catalog.skus))
+        row = []
+        for index in range(len(world.catalog.skus)):
+            stock = Stock(loc, index, 0, Policy(0, 0, 0), forecast_bias=rng.uniform(0.85, 1.15))
+            # Opening policies are stale: demand estimates from a quieter season.
+            policy = planning.recommended_policy(
+                world, stock, risk=rng.uniform(0.5, 1.2), demand_bias=rng.uniform(0.4, 1.1)
+            )
+            policy.reorder_point = min(policy.reorder_point, policy.order_up_to)
+            stock.policy = policy
+            lead = replenishment.actual_lead_days(world, stock)
+            if index == empty or rng.random() < EMPTY_AT_START:
+                arrival = rng.uniform(0.5, 3.0) * HOUR  # an urgent PO is nearly here
+            else:
+                stock.on_hand = round(policy.order_up_to * rng.uniform(0.2, 1.5))
+                if stock.on_hand > policy.reorder_point:
+                    row.append(stock)
+                    continue
+                arrival = rng.uniform(0.05, 1.0) * lead * DAY
+            pack = world.catalog.skus[index].case_pack
+            quantity = max(pack, -(-max(policy.order_up_to - stock.on_hand, 1) // pack) * pack)
+            replenishment.place_po(world, stock, quantity, arrival - lead * DAY, lead)
+            row.append(stock)
+        world.stock.append(row)
+    for row in world.stock:
+        for stock in row:
+            world.snapshot(stock)
+    planning.start(world)
+    supply_chain.start(world)
+    replenishment.start_snapshots(world)
+    replenishment.start_counts(world)
+    disruptions.start(world, config.disruptions_per_week)
+
+
+def generate(config: SimulationConfig) -> Iterator[dict[str, Any]]:
+    """Yield the run's events until `config.events` or `config.duration_seconds` is reached.
+
+    With neither limit the stream is endless. Stopping at a duration drops
+    everything after `start + duration_seconds` (simulated).
+    """
+    world = build_world(config)
+    remaining = config.events
+    horizon = config.duration_seconds
+    if remaining == 0:
+        return
+    agenda = world.agenda
+    while agenda:
+        t, _, action, args = heapq.heappop(agenda)
+        if horizon is not None and t > horizon:
+            return
+        world.t = t
+        action(world, *args)
+        if world.out:
+            batch, world.out = world.out, []
+            for event in batch:
+                yield event
+                if remaining is not None:
+                    remaining -= 1
+                    if remaining == 0:
+                        return
+
+
+def write_jsonl(events: Iterable[dict[str, Any]], target: str | Path | IO[bytes]) -> int:
+    """Write events as JSON Lines (UTF-8) to a path or binary stream; returns the count."""
+    if isinstance(target, str | Path):
+        with Path(target).open("wb") as stream:
+            return write_jsonl(events, stream)
+    written = 0
+    for event in events:
+        target.write(orjson.dumps(event) + b"\n")
+        written += 1
+    return written
