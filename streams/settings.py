@@ -46,6 +46,12 @@ class KafkaSettings(BaseModel):
     max_message_bytes: int = Field(
         default=1_000_000, ge=1024, description="larger messages are dead-lettered as oversized"
     )
+    session_timeout_seconds: float = Field(
+        default=10.0,
+        ge=6,
+        le=300,
+        description="a crashed worker's partitions move on after this long",
+    )
     consumer_group: str = Field(
         default="kpimon-worker", description="consumer group (and faust app id) of the worker"
     )

@@ -22,9 +22,10 @@ Time semantics (simulated time vs wall clock):
   `--orders-per-hour` given: the world is sized to produce N events per wall
   second on average (more orders per hour) and nothing is capped; timestamps
   stay exact, e.g. `kpimon simulate --rate 200` is a busy live feed stamped
-  with the current time. The rate swings with the daily demand profile, and a
-  fresh world runs light for its first hours: picks follow orders by about 2 h
-  and deliveries by 1-3 days (about a third of N in the first hour);
+  with the current time. The rate swings with the local daily demand profile
+  (from about 0.2 N at night to 2 N at peak), and a fresh world runs lighter
+  (about 0.75 N over its first day) while its first orders are still being
+  picked and delivered;
 - otherwise (unpaced, or `--orders-per-hour` given): a cap, publication is
   throttled to N events per second (events keep their simulated times; the
   feed just lags).

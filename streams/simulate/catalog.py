@@ -136,10 +136,12 @@ def build_suppliers(rng: random.Random, count: int) -> dict[str, Supplier]:
 
 def build_skus(rng: random.Random, count: int, supplier_ids: list[str]) -> tuple[Sku, ...]:
     skus = []
+    c_rank = 0
     for rank in range(count):
         share = rank / count
         sku_class = "A" if share < 0.2 else "B" if share < 0.5 else "C"
-        lumpy = sku_class == "C" and rng.random() < 0.35
+        lumpy = sku_class == "C" and c_rank % 3 == 1  # every third slow mover
+        c_rank += sku_class == "C"
         unit_cost = round(min(900.0, max(0.5, rng.lognormvariate(math.log(18.0), 1.0))), 2)
         price = round(unit_cost * rng.uniform(1.3, 2.4), 2)
         case_pack = 1 if unit_cost > 150 else rng.choice((1, 6, 12, 24))

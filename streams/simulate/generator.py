@@ -26,6 +26,7 @@ from streams.simulate.demand import DemandModel
 from streams.simulate.world import Policy, Stock, World
 
 EMPTY_AT_START = 0.05  # share of SKU-locations out of stock at the start (plus one per location)
+RUNNING_LOW = 0.12  # share starting with a few days of cover and the replenishment late
 
 
 def build_world(config: SimulationConfig) -> World:
@@ -54,10 +55,15 @@ def _open(world: World, config: SimulationConfig) -> None:
             policy.reorder_point = min(policy.reorder_point, policy.order_up_to)
             stock.policy = policy
             lead = replenishment.actual_lead_days(world, stock)
-            if index == empty or rng.random() < EMPTY_AT_START:
+            draw = rng.random()
+            if index == empty or draw < EMPTY_AT_START:
                 arrival = rng.uniform(0.5, 3.0) * HOUR  # an urgent PO is nearly here
             else:
-                stock.on_hand = round(policy.order_up_to * rng.uniform(0.2, 1.5))
+                if draw < EMPTY_AT_START + RUNNING_LOW:  # a few days of cover at most
+                    daily = world.demand.expected_daily(loc, index, world.clock.start_epoch)
+                    stock.on_hand = round(daily * rng.uniform(0.2, 2.0))
+                else:
+                    stock.on_hand = round(policy.order_up_to * rng.uniform(0.2, 1.5))
                 if stock.on_hand > policy.reorder_point:
                     row.append(stock)
                     continue

@@ -58,9 +58,12 @@ def place(world: World, loc: int) -> None:
     ):
         price = world.catalog.skus[sku].price * (1 - discount)
         lines.append(Line(f"L{number}", sku, world.demand.quantity(loc, sku, rng), round(price, 2)))
-    promise_days = rng.randint(1, 3) if site.kind == "store" else rng.randint(2, 4)
-    promised = world.t + promise_days * DAY
-    promised = world.clock.next_time_of_day(promised, 18 * HOUR - site.utc_offset_hours * HOUR)
+    # Promise: 18:00 local on the (promise_days)th day, 1 to 5 days after placement.
+    promise_days = rng.randint(1, 3) if site.kind == "store" else rng.randint(3, 5)
+    cutoff = (18 - site.utc_offset_hours) % 24 * HOUR
+    promised = world.clock.next_time_of_day(world.t + (promise_days - 1) * DAY, cutoff)
+    if promised - world.t < DAY:
+        promised += DAY
     order = Order(world.new_id("SO"), loc, customer.tier, channel, promised, lines)
     world.orders[order.order_id] = order
     world.emit(

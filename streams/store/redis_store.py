@@ -109,5 +109,12 @@ class RedisKpiStore:
             await pipe.execute()
         return len(old)
 
+    @property
+    def client(self) -> aioredis.Redis:
+        return self._redis
+
+    async def increment_counter(self, field: str, amount: int = 1) -> None:
+        await self._redis.hincrby(self.keys.counters, field, amount)
+
     async def close(self) -> None:
         await self._redis.aclose()

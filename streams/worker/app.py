@@ -19,11 +19,14 @@ import orjson
 import structlog
 from redis.exceptions import RedisError
 
+from alerts.runtime import AlertRuntime
 from streams.core.engine import KpiEngine
 from streams.core.windows import parse_duration
+from streams.events.models import ShipmentDispatched
 from streams.kafka.topics import TopicNames
 from streams.settings import Settings
 from streams.store.connection import async_client
+from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
 from streams.worker import metrics
 from streams.worker.dead_letters import Headers, KafkaDeadLetters
@@ -87,6 +90,12 @@ class WorkerRuntime:
             self.names,
             settings.kafka.max_message_bytes,
         )
+        self.alerts = AlertRuntime.from_settings(
+            settings, self.store.client, send=self._send_alert, on_result=self._count_alert
+        )
+        # Locations and dispatches not yet seen by the alert rules (evaluated on the timer).
+        self._touched: set[str] = set()
+        self._dispatches: list[ShipmentDispatched] = []
         self._loaded = asyncio.Event()
         self._dirty = True
 
@@ -96,6 +105,17 @@ class WorkerRuntime:
         return await self.app.producer.send(
             topic, key, value, partition=None, timestamp=None, headers=headers
         )
+
+    async def _send_alert(self, key: bytes, value: bytes) -> None:
+        await self.app.producer.send_and_wait(
+            self.names.alerts, key, value, partition=None, timestamp=None, headers=None
+        )
+
+    async def _count_alert(self, channel: str, outcome: str) -> None:
+        try:
+            await self.store.increment_counter(counter_field("alerts_sent_total", channel, outcome))
+        except (RedisError, OSError) as error:
+            log.warning("alert outcome not counted", error=str(error))
 
     async def load(self) -> None:
         """Rebuild the engine from Redis once, before the first batch."""
@@ -107,6 +127,7 @@ class WorkerRuntime:
                 await self.pipeline.rebuild()
                 for (topic, partition), offset in (await self.store.applied_offsets()).items():
                     self.pipeline.positions[(self.names.full(topic), partition)] = offset
+                await self.alerts.start()
                 break
             except (RedisError, OSError) as error:
                 log.warning("redis unavailable at start; retrying", error=str(error), delay=delay)
@@ -131,6 +152,14 @@ class WorkerRuntime:
             metrics.EVENT_LAG.observe(max(0.0, now - event.occurred_at.timestamp()))
         metrics.BATCH_SIZE.observe(len(messages))
         self._dirty = self._dirty or bool(result.fresh)
+        for event in result.fresh:
+            location = getattr(event, "location", None)
+            if location is not None:
+                self._touched.add(location)
+            if isinstance(event, ShipmentDispatched):
+                self._dispatches.append(event)
+        if any(event.event_type.startswith("disruption.") for event in result.fresh):
+            self._touched.update(self.engine.locations())
 
     async def write_snapshot(self) -> None:
         if not self._loaded.is_set():
@@ -149,10 +178,35 @@ class WorkerRuntime:
                 started = time.monotonic()
                 samples = self.engine.samples()
                 metrics.SNAPSHOT_SECONDS.observe(time.monotonic() - started)
-                await self.store.write_snapshot(encode_snapshot(time.time(), samples))
+                await self.store.write_snapshot(
+                    encode_snapshot(time.time(), samples, self.pipeline.events_fed)
+                )
         except (RedisError, OSError) as error:
             self._dirty = True
             log.warning("snapshot not written", error=str(error))
+        await self.evaluate_alerts()
+
+    async def evaluate_alerts(self) -> None:
+        """Run the alert rules over what changed since the last evaluation, then commit."""
+        if not (self._touched or self._dispatches):
+            return
+        touched, dispatches = self._touched, self._dispatches
+        self._touched, self._dispatches = set(), []
+        try:
+            evaluation = await self.alerts.process(self.engine, sorted(touched), dispatches)
+        except (RedisError, OSError) as error:
+            # Nothing was committed: evaluate the same changes again on the next tick.
+            self._touched |= touched
+            self._dispatches = dispatches + self._dispatches
+            log.warning("alert evaluation not committed", error=str(error))
+            return
+        for transition in evaluation.transitions:
+            log.info(
+                "alert state change",
+                alertname=transition.labels.get("alertname"),
+                status=transition.status,
+                labels=transition.labels,
+            )
 
     def consumer_lag(self) -> dict[tuple[str, int], int]:
         """Messages behind the high watermark per assigned partition (unprefixed topic)."""
@@ -202,6 +256,9 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
         stream_buffer_maxsize=max(4096, settings.worker.batch_size * 2),
         broker_commit_every=settings.worker.batch_size,
         broker_commit_interval=1.0,
+        # A SIGKILLed worker holds its partitions until the session times out; keep that short.
+        broker_session_timeout=kafka.session_timeout_seconds,
+        broker_heartbeat_interval=max(1.0, kafka.session_timeout_seconds / 4),
         producer_max_request_size=max(kafka.max_message_bytes * 2, 1 << 20),
         consumer_max_fetch_size=max(kafka.max_message_bytes * 2, 4 << 20),
         logging_config=None,

@@ -51,6 +51,7 @@ class IngestPipeline:
         self._max_bytes = max_message_bytes
         # Highest offset handled per (full topic, partition), for consumer lag.
         self.positions: dict[tuple[str, int], int] = {}
+        self.events_fed = 0  # distinct events given to the engine since start
 
     async def rebuild(self) -> int:
         """Feed every stored event to the engine (at start); returns how many."""
@@ -63,6 +64,7 @@ class IngestPipeline:
                 continue
             self.engine.add(decoded)
             count += 1
+        self.events_fed += count
         log.info("engine rebuilt from redis", events=count, seconds=time.monotonic() - started)
         return count
 
@@ -91,6 +93,7 @@ class IngestPipeline:
             assert not isinstance(event, Rejection)
             self.engine.add(event)
             fresh.append(event)
+        self.events_fed += len(fresh)
         for message in messages:
             key = (message.topic, message.partition)
             if message.offset > self.positions.get(key, -1):

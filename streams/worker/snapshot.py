@@ -15,12 +15,15 @@ from streams.core.samples import Sample
 class Snapshot:
     generated_at: float
     samples: list[Sample]
+    events: int = 0
 
 
-def encode_snapshot(generated_at: float, samples: Iterable[Sample]) -> bytes:
+def encode_snapshot(generated_at: float, samples: Iterable[Sample], events: int = 0) -> bytes:
+    """`events` is how many distinct events the samples reflect (lets tests wait for them)."""
     return orjson.dumps(
         {
             "generated_at": generated_at,
+            "events": events,
             "samples": [[s.name, [list(pair) for pair in s.labels], s.value] for s in samples],
         }
     )
@@ -32,4 +35,4 @@ def decode_snapshot(payload: bytes) -> Snapshot:
         Sample(name, tuple((str(k), str(v)) for k, v in labels), float(value))
         for name, labels, value in data["samples"]
     ]
-    return Snapshot(float(data["generated_at"]), samples)
+    return Snapshot(float(data["generated_at"]), samples, int(data.get("events", 0)))

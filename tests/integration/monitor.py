@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
+import orjson
 import redis
 
 REPO = Path(__file__).resolve().parents[2]
@@ -161,9 +162,11 @@ class Monitor:
     def wait_processed(self, count: int, timeout: float = 90) -> None:
         wait_for(lambda: self.processed() >= count, timeout, what=f"{count} messages processed")
 
-    def wait_snapshot_after(self, since: float, timeout: float = 30) -> None:
-        def fresh() -> bool:
-            raw = self.redis().get(f"{self.key_prefix}kpi:snapshot")
-            return bool(raw) and float(__import__("orjson").loads(raw)["generated_at"]) > since
+    def wait_snapshot_of(self, events: int, timeout: float = 60) -> None:
+        """Wait until the KPI snapshot reflects `events` distinct events."""
 
-        wait_for(fresh, timeout, what="a fresh KPI snapshot")
+        def covered() -> bool:
+            raw = self.redis().get(f"{self.key_prefix}kpi:snapshot")
+            return bool(raw) and int(orjson.loads(raw)["events"]) >= events
+
+        wait_for(covered, timeout, what=f"a KPI snapshot of {events} events")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import signal
-import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -49,12 +48,13 @@ def feed(monitor: Monitor, log: Path, times: int = 1) -> None:
     for _ in range(times):
         result = monitor.kpimon("publish", str(log))
         assert result.returncode == 0, result.stderr.decode()[-2000:]
-    settle(monitor, lines * times)
+    settle(monitor, lines * times, lines)
 
 
-def settle(monitor: Monitor, messages: int) -> None:
+def settle(monitor: Monitor, messages: int, events: int) -> None:
+    """Wait until `messages` are accounted for and the KPIs reflect `events` distinct events."""
     monitor.wait_processed(messages, timeout=180)
-    monitor.wait_snapshot_after(time.time())
+    monitor.wait_snapshot_of(events)
 
 
 @pytest.fixture(scope="module")
@@ -131,7 +131,7 @@ def test_sigkill_mid_stream_and_restart_give_identical_kpis(
         monitor.kill("worker", signal.SIGKILL)
     assert monitor.processed() < total, "the kills came too late to be mid-stream"
     monitor.start("worker")
-    settle(monitor, total)
+    settle(monitor, total, total)
     assert kpi_series(monitor) == clean_pass
     counters = monitor.counters()
     assert sum(v for k, v in counters.items() if k.startswith("events_duplicate_total")) == 0

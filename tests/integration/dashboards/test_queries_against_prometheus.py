@@ -8,13 +8,21 @@ HTTP API (`/api/v1/query`), which must answer with at least one series.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+import orjson
 import pytest
+from kafka import KafkaProducer
 
 from dashboards import build_all
 from dashboards.queries import DEFAULT_VALUES, substitute, targets, variable_queries
+from streams.events.models import TOPIC_OF
+from streams.simulate.config import SimulationConfig
+from streams.simulate.generator import generate
+from tests.integration.fixtures import MonitorFactory
+from tests.integration.monitor import wait_for
 
 BOARDS = build_all()
 # Variables that select label values; "All" is `.+`, a concrete value is discovered.
@@ -24,27 +32,44 @@ BUILTINS = {"window": "7d", "__rate_interval": "1m", "__interval": "15s", "__ran
 
 
 @pytest.fixture(scope="module")
-def fed_monitor(local_stack: Any) -> Iterator[None]:
-    """TODO(lead): the worker and exporter running, fed by the simulator, scraped by Prometheus.
-
-    To implement (then delete the pytest.fail below):
-    - start the worker and exporter on the ports the stack's Prometheus scrapes
-      (deploy/prometheus/prometheus.yml: jobs kpimon-exporter :9464 and
-      kpimon-worker :9465), e.g. `deploy/stack.sh up`, with alert delivery to
-      the stack's Alertmanager so kpimon_alerts_sent_total has series;
-    - run `kpimon simulate --seed … ` long enough (backfill with a speed-up is
-      fine) that every KPI has a non-zero denominator in the 7d window:
-      orders, shipments with some expedites, inventory snapshots, forecasts with
-      closed periods, policy recommendations/overrides/applications, at least
-      one disruption followed by a policy.applied (time-to-replan histogram), at
-      least two complete days (cost-to-service points and slope);
-    - publish a few malformed and a few duplicate events (kpimon_events_invalid_total
-      and kpimon_events_duplicate_total have series only once one is seen);
-    - wait until the KPI snapshot is fresh and Prometheus has scraped both jobs
-      at least twice since (rate() needs two samples inside $__rate_interval).
-    """
-    pytest.fail("not wired: fed_monitor must start the worker+exporter fed by the simulator")
-    yield
+def fed_monitor(local_stack: Any, monitor_factory: MonitorFactory) -> Iterator[None]:
+    """A monitor fed four simulated days, with poison and duplicates, scraped by Prometheus."""
+    monitor = monitor_factory({"KPIMON_ALERTS__ALERTMANAGER_URL": local_stack.alertmanager_url})
+    config = SimulationConfig(
+        seed=7,
+        locations=3,
+        skus=10,
+        start=datetime(2026, 3, 2, tzinfo=UTC),
+        duration_seconds=4 * 86400,
+        orders_per_hour=6,
+    )
+    events = list(generate(config))
+    producer = KafkaProducer(bootstrap_servers=local_stack.kafka_bootstrap)
+    for event in events:
+        topic = monitor.topic_prefix + TOPIC_OF[event["event_type"]]
+        producer.send(topic, key=str(event.get("location", "")).encode(), value=orjson.dumps(event))
+    # A few duplicates and poison messages, so the pipeline-health series exist too.
+    for event in events[:5]:
+        producer.send(monitor.topic_prefix + TOPIC_OF[event["event_type"]], orjson.dumps(event))
+    for poison in (b"{oops", b'{"event_type": "inventory.snapshot"}'):
+        producer.send(monitor.topic_prefix + "inventory", poison)
+    producer.flush()
+    producer.close()
+    monitor.wait_processed(len(events) + 7, timeout=300)
+    monitor.wait_snapshot_of(len(events))
+    with (
+        local_stack.scraped("kpimon-exporter", f"127.0.0.1:{monitor.exporter_port}"),
+        local_stack.scraped("kpimon-worker", f"127.0.0.1:{monitor.worker_port}"),
+    ):
+        for port in (monitor.exporter_port, monitor.worker_port):
+            query = f'count_over_time(up{{instance="127.0.0.1:{port}"}}[1m]) >= 3'
+            wait_for(
+                lambda q=query: instant_query(local_stack.prometheus_url, q),
+                timeout=120,
+                interval=2,
+                what=f"three scrapes of 127.0.0.1:{port}",
+            )
+        yield
 
 
 def panel_queries(

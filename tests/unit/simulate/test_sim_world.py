@@ -1,0 +1,212 @@
+"""The simulated world behaves like a stressed supply chain, consistently."""
+
+from __future__ import annotations
+
+import statistics
+from collections import Counter, defaultdict
+from typing import Any
+
+import pytest
+
+from tests.unit.simulate.replay import of_type, replay_inventory, ts
+
+
+def test_on_hand_never_negative_and_snapshots_agree(log: list[dict[str, Any]]) -> None:
+    """Replaying snapshots + adjustments never goes below 0 and matches every later snapshot."""
+    state = replay_inventory(log)
+    assert state.negative == []
+    assert state.snapshot_mismatches == []
+
+
+def test_every_sku_location_starts_with_a_snapshot(log: list[dict[str, Any]]) -> None:
+    """The first events are a snapshot of every SKU-location (4 locations x 25 SKUs)."""
+    opening = log[:100]
+    assert {e["event_type"] for e in opening} == {"inventory.snapshot"}
+    assert len({(e["sku"], e["location"]) for e in opening}) == 100
+    assert {e["sku_class"] for e in opening} == {"A", "B", "C"}
+
+
+def test_stockouts_happen(log: list[dict[str, Any]]) -> None:
+    """Some SKU-location reaches on_hand 0 and order lines arrive while it is at 0."""
+    state = replay_inventory(log)
+    assert state.hit_zero
+    assert state.lines_ordered_at_zero > 0
+
+
+def test_picks_and_receipts_move_stock_as_published(log: list[dict[str, Any]]) -> None:
+    """Each dispatch line has a matching negative pick; each receipt a positive adjustment."""
+    picks = Counter(
+        (e["sku"], e["location"], -e["delta"])
+        for e in of_type(log, "inventory.adjusted")
+        if e["reason"] == "pick"
+    )
+    shipped = Counter(
+        (line["sku"], e["location"], line["quantity"])
+        for e in of_type(log, "shipment.dispatched")
+        for line in e["lines"]
+    )
+    assert picks == shipped
+    receipts = Counter(
+        (e["sku"], e["location"], e["delta"])
+        for e in of_type(log, "inventory.adjusted")
+        if e["reason"] == "receipt"
+    )
+    received = Counter(
+        (e["sku"], e["location"], e["quantity"]) for e in of_type(log, "inbound.received")
+    )
+    assert receipts == received and received
+
+
+def test_adjustment_reasons_include_counts_and_damage(long_log: list[dict[str, Any]]) -> None:
+    """Besides picks and receipts the WMS publishes cycle counts and damage write-offs."""
+    reasons = {e["reason"] for e in of_type(long_log, "inventory.adjusted")}
+    assert reasons == {"pick", "receipt", "cycle_count", "damage"}
+
+
+def _shipped_per_line(log: list[dict[str, Any]]) -> dict[tuple[str, str], list[float]]:
+    shipped: dict[tuple[str, str], list[float]] = defaultdict(list)
+    for event in of_type(log, "shipment.dispatched"):
+        for line in event["lines"]:
+            shipped[(event["order_id"], line["line_id"])].append(line["quantity"])
+    return shipped
+
+
+def test_partial_shipments_happen(log: list[dict[str, Any]]) -> None:
+    """Some order line is dispatched in more than one shipment or for less than ordered."""
+    ordered = {
+        (e["order_id"], line["line_id"]): line["quantity"]
+        for e in of_type(log, "order.placed")
+        for line in e["lines"]
+    }
+    shipped = _shipped_per_line(log)
+    partial = [key for key, quantities in shipped.items() if quantities[0] < ordered[key]]
+    assert partial
+    assert all(sum(q) <= ordered[key] for key, q in shipped.items())
+
+
+def test_shipments_only_for_known_orders_and_deliveries_only_for_dispatches(
+    log: list[dict[str, Any]],
+) -> None:
+    """Every dispatch names a placed order; every delivery a dispatched shipment."""
+    orders = {e["order_id"] for e in of_type(log, "order.placed")}
+    dispatched = {e["shipment_id"]: e["order_id"] for e in of_type(log, "shipment.dispatched")}
+    assert set(dispatched.values()) <= orders
+    for delivery in of_type(log, "shipment.delivered"):
+        assert dispatched[delivery["shipment_id"]] == delivery["order_id"]
+
+
+def test_some_deliveries_are_late_and_most_on_time(log: list[dict[str, Any]]) -> None:
+    """Deliveries after promised_at exist (OTIF < 1), but they are a minority."""
+    promised = {e["order_id"]: ts(e["promised_at"]) for e in of_type(log, "order.placed")}
+    late = [
+        ts(e["occurred_at"]) > promised[e["order_id"]] for e in of_type(log, "shipment.delivered")
+    ]
+    assert 0 < sum(late) < 0.5 * len(late)
+
+
+def test_expedites_cost_a_premium(log: list[dict[str, Any]]) -> None:
+    """Some dispatches are expedited, each with a positive cost; standard ones cost 0."""
+    dispatches = of_type(log, "shipment.dispatched")
+    expedited = [e for e in dispatches if e["expedited"]]
+    assert 0 < len(expedited) < 0.5 * len(dispatches)
+    assert all(e["expedite_cost"] > 0 for e in expedited)
+    assert all(e["expedite_cost"] == 0 for e in dispatches if not e["expedited"])
+
+
+def test_cancelled_orders_never_ship(log: list[dict[str, Any]]) -> None:
+    """Cancellations happen, only for placed orders, and nothing is dispatched for them."""
+    cancelled = {e["order_id"] for e in of_type(log, "order.cancelled")}
+    assert cancelled
+    assert cancelled <= {e["order_id"] for e in of_type(log, "order.placed")}
+    assert not cancelled & {e["order_id"] for e in of_type(log, "shipment.dispatched")}
+
+
+def test_receipts_carry_their_purchase_order_times(log: list[dict[str, Any]]) -> None:
+    """Receipts come after ordered_at, ordered_at < promised_at, and some arrive late."""
+    receipts = of_type(log, "inbound.received")
+    assert all(ts(e["ordered_at"]) < ts(e["promised_at"]) for e in receipts)
+    assert all(ts(e["ordered_at"]) < ts(e["occurred_at"]) for e in receipts)
+    assert any(ts(e["occurred_at"]) > ts(e["promised_at"]) for e in receipts)
+
+
+def test_supplier_lead_time_variability_differs(long_log: list[dict[str, Any]]) -> None:
+    """Some supplier's lead-time CV is several times another's."""
+    lead: dict[str, list[float]] = defaultdict(list)
+    for e in of_type(long_log, "inbound.received"):
+        lead[e["supplier_id"]].append(ts(e["occurred_at"]) - ts(e["ordered_at"]))
+    cvs = [statistics.pstdev(v) / statistics.mean(v) for v in lead.values() if len(v) >= 4]
+    assert len(cvs) >= 2 and max(cvs) > 2 * min(cvs)
+
+
+def test_some_daily_demand_is_lumpy(long_log: list[dict[str, Any]]) -> None:
+    """At least one SKU-location has a daily-demand coefficient of variation above 1."""
+    daily: dict[tuple[str, str], Counter[str]] = defaultdict(Counter)
+    for order in of_type(long_log, "order.placed"):
+        for line in order["lines"]:
+            daily[(line["sku"], order["location"])][order["occurred_at"][:10]] += line["quantity"]
+    days = sorted({e["occurred_at"][:10] for e in long_log})[1:-1]  # whole days only
+    cvs = []
+    for counts in daily.values():
+        values = [counts[day] for day in days]
+        if statistics.mean(values) > 0:
+            cvs.append(statistics.pstdev(values) / statistics.mean(values))
+    assert max(cvs) > 1.0
+
+
+def test_forecasts_cover_every_sku_location_daily_and_some_are_revised(
+    log: list[dict[str, Any]],
+) -> None:
+    """Each SKU-location gets a forecast per UTC day; some periods are published twice."""
+    forecasts = of_type(log, "forecast.published")
+    periods = Counter((e["sku"], e["location"], e["period_start"]) for e in forecasts)
+    days = {e["period_start"] for e in forecasts}
+    assert len(periods) == 100 * len(days) and len(days) >= 2
+    assert max(periods.values()) >= 2
+    assert all(ts(e["period_end"]) - ts(e["period_start"]) == 86400 for e in forecasts)
+
+
+@pytest.mark.parametrize("severity", ["low", "medium", "high", "critical"])
+def test_disruptions_of_every_severity_are_reported_and_resolved(
+    long_log: list[dict[str, Any]], severity: str
+) -> None:
+    """Each severity occurs, and some disruption of it is later resolved."""
+    reported = {
+        e["disruption_id"]: e
+        for e in of_type(long_log, "disruption.reported")
+        if e["severity"] == severity
+    }
+    resolved = {e["disruption_id"] for e in of_type(long_log, "disruption.resolved")}
+    assert reported and set(reported) & resolved
+
+
+def test_disruptions_name_suppliers_locations_and_skus(long_log: list[dict[str, Any]]) -> None:
+    """Some reports carry a supplier, some a location list, some a SKU list."""
+    reports = of_type(long_log, "disruption.reported")
+    assert any(e.get("supplier_id") for e in reports)
+    assert any(e["locations"] for e in reports)
+    assert any(e["skus"] for e in reports)
+    assert len({e["kind"] for e in reports}) >= 5
+
+
+def test_planners_override_some_recommendations_and_apply_most(log: list[dict[str, Any]]) -> None:
+    """Overrides name a recommendation; applied policies mostly cite one; override rate < 1."""
+    recommended = {e["recommendation_id"] for e in of_type(log, "policy.recommended")}
+    overridden = of_type(log, "policy.overridden")
+    applied = of_type(log, "policy.applied")
+    assert overridden and {e["recommendation_id"] for e in overridden} <= recommended
+    assert len(overridden) < len(recommended)
+    cited = [e for e in applied if e.get("recommendation_id")]
+    assert len(cited) > 0.5 * len(applied)
+    assert {e["recommendation_id"] for e in cited} <= recommended
+
+
+def test_disruptions_trigger_replans(long_log: list[dict[str, Any]]) -> None:
+    """After most disruptions a policy is applied at a location they cover within a day."""
+    applied = [(ts(e["occurred_at"]), e["location"]) for e in of_type(long_log, "policy.applied")]
+    locations = sorted({e["location"] for e in of_type(long_log, "inventory.snapshot")})
+    replanned = 0
+    reports = of_type(long_log, "disruption.reported")
+    for report in reports:
+        at, covered = ts(report["occurred_at"]), set(report["locations"] or locations)
+        replanned += any(at <= t <= at + 86400 and loc in covered for t, loc in applied)
+    assert replanned > 0.5 * len(reports)
