@@ -4,7 +4,7 @@
 # Ctrl-C stops the simulator and every service this script started (services that were
 # already running before are left running).
 #
-#   KPIMON_DEMO_RATE   events per second of the simulator (default 200)
+#   KPIMON_DEMO_ORDERS_PER_HOUR   orders per location and hour of the simulator (default 60)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -45,9 +45,17 @@ cat <<EOT
    Redis              ${KPIMON_REDIS__URL}
    Grafana boards     dashboards/*.json (Grafana itself runs with docker compose)
    logs               ${KPIMON_STACK_DIR:-var}/log/<service>.log
- Simulating a supply chain at ${KPIMON_DEMO_RATE:-200} events/s. Ctrl-C to stop.
+ Simulating three days of history, then a live supply chain. Ctrl-C to stop.
 ==================================================================================
 EOT
-# PLACEHOLDER: a live KPI summary (polling the exporter) is still to come.
-
-"${KPIMON_STACK_VENV:-.venv}/bin/kpimon" simulate --rate "${KPIMON_DEMO_RATE:-200}"
+# Three days of history first (so every windowed KPI has data), then live events stamped
+# with the current time; the simulator runs in the background, the live summary in front.
+SIM_LOG="${KPIMON_STACK_DIR:-var}/log/simulator.log"
+"${KPIMON_STACK_VENV:-.venv}/bin/kpimon" simulate --start now-3d --follow \
+  --orders-per-hour "${KPIMON_DEMO_ORDERS_PER_HOUR:-60}" >"$SIM_LOG" 2>&1 &
+SIM_PID=$!
+trap 'kill "$SIM_PID" 2>/dev/null || true; exit 130' INT TERM
+echo "simulator running (pid $SIM_PID, log $SIM_LOG); live summary follows"
+sleep 5
+"${KPIMON_STACK_VENV:-.venv}/bin/kpimon" summary --follow --interval 5 || true
+kill "$SIM_PID" 2>/dev/null || true

@@ -25,7 +25,7 @@ def configure_logging(settings: Settings) -> None:
     level = getattr(logging, settings.log_level)
     logging.basicConfig(stream=sys.stderr, level=level, format="%(levelname)s %(name)s %(message)s")
     # Client libraries narrate every connection at INFO; keep their warnings only.
-    for noisy in ("kafka", "aiokafka", "faust", "mode"):
+    for noisy in ("kafka", "aiokafka", "faust", "mode", "httpx"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()

@@ -24,6 +24,7 @@ COMMANDS: tuple[str, ...] = (
     "schema",
     "alerts",
     "dashboards",
+    "summary",
     "config",
 )
 

@@ -11,6 +11,7 @@ runs in simulated-time order. Events come out JSON-ready (timestamps as RFC
 from __future__ import annotations
 
 import heapq
+import math
 import random
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -26,53 +27,30 @@ from streams.simulate.demand import DemandModel
 from streams.simulate.world import Policy, Stock, World
 
 EMPTY_AT_START = 0.05  # share of SKU-locations out of stock at the start (plus one per location)
-RUNNING_LOW = 0.12  # share starting with a few days of cover and the replenishment late
+RUNNING_LOW = 0.12  # share starting with at most two days of demand on hand
 
 
 def build_world(config: SimulationConfig) -> World:
-    """The world of a run before anything happened (no events emitted yet)."""
+    """The world of a run at its start: opened, its first events waiting in `out`."""
     start = config.resolved_start()
     rng = random.Random(config.seed)
     catalog = build_catalog(rng, config.locations, config.skus, config.suppliers)
     demand = DemandModel(catalog, config.orders_per_hour, rng)
     world = World(catalog, demand, SimClock(start), rng, run_tag(config, start))
-    world.at(0.0, _open, config)
+    _open(world, config)
     return world
 
 
 def _open(world: World, config: SimulationConfig) -> None:
     """Opening stock, policies and in-flight POs; the first snapshots; all processes."""
-    rng = world.rng
     for loc in range(len(world.catalog.locations)):
-        empty = rng.randrange(len(world.catalog.skus))
-        row = []
-        for index in range(len(world.catalog.skus)):
-            stock = Stock(loc, index, 0, Policy(0, 0, 0), forecast_bias=rng.uniform(0.85, 1.15))
-            # Opening policies are stale: demand estimates from a quieter season.
-            policy = planning.recommended_policy(
-                world, stock, risk=rng.uniform(0.5, 1.2), demand_bias=rng.uniform(0.4, 1.1)
-            )
-            policy.reorder_point = min(policy.reorder_point, policy.order_up_to)
-            stock.policy = policy
-            lead = replenishment.actual_lead_days(world, stock)
-            draw = rng.random()
-            if index == empty or draw < EMPTY_AT_START:
-                arrival = rng.uniform(0.5, 3.0) * HOUR  # an urgent PO is nearly here
-            else:
-                if draw < EMPTY_AT_START + RUNNING_LOW:  # a few days of cover at most
-                    daily = world.demand.expected_daily(loc, index, world.clock.start_epoch)
-                    stock.on_hand = round(daily * rng.uniform(0.2, 2.0))
-                else:
-                    stock.on_hand = round(policy.order_up_to * rng.uniform(0.2, 1.5))
-                if stock.on_hand > policy.reorder_point:
-                    row.append(stock)
-                    continue
-                arrival = rng.uniform(0.05, 1.0) * lead * DAY
-            pack = world.catalog.skus[index].case_pack
-            quantity = max(pack, -(-max(policy.order_up_to - stock.on_hand, 1) // pack) * pack)
-            replenishment.place_po(world, stock, quantity, arrival - lead * DAY, lead)
-            row.append(stock)
-        world.stock.append(row)
+        empty = world.rng.randrange(len(world.catalog.skus))  # one empty SKU per location
+        world.stock.append(
+            [
+                _opening_stock(world, loc, sku, sku == empty)
+                for sku in range(len(world.catalog.skus))
+            ]
+        )
     for row in world.stock:
         for stock in row:
             world.snapshot(stock)
@@ -81,6 +59,33 @@ def _open(world: World, config: SimulationConfig) -> None:
     replenishment.start_snapshots(world)
     replenishment.start_counts(world)
     disruptions.start(world, config.disruptions_per_week)
+
+
+def _opening_stock(world: World, loc: int, sku: int, empty: bool) -> Stock:
+    """One SKU-location at the start: a stale policy, some stock, maybe a PO on its way."""
+    rng = world.rng
+    stock = Stock(loc, sku, 0, Policy(0, 0, 0), forecast_bias=rng.uniform(0.85, 1.15))
+    # Opening policies are stale: demand estimates from a quieter season.
+    stock.policy = planning.recommended_policy(
+        world, stock, risk=rng.uniform(0.5, 1.2), demand_bias=rng.uniform(0.4, 1.1)
+    )
+    lead = replenishment.actual_lead_days(world, stock)
+    draw = rng.random()
+    if empty or draw < EMPTY_AT_START:
+        arrival = rng.uniform(0.5, 3.0) * HOUR  # an urgent PO is nearly here
+    else:
+        if draw < EMPTY_AT_START + RUNNING_LOW:
+            daily = world.demand.expected_daily(loc, sku, world.clock.start_epoch)
+            stock.on_hand = round(daily * rng.uniform(0.2, 2.0))
+        else:
+            stock.on_hand = round(stock.policy.order_up_to * rng.uniform(0.2, 1.5))
+        if stock.on_hand > stock.policy.reorder_point:
+            return stock
+        arrival = rng.uniform(0.05, 1.0) * lead * DAY  # ordered earlier, still on its way
+    pack = world.catalog.skus[sku].case_pack
+    quantity = math.ceil(max(stock.policy.order_up_to - stock.on_hand, 1) / pack) * pack
+    replenishment.place_po(world, stock, quantity, arrival - lead * DAY, lead)
+    return stock
 
 
 def generate(config: SimulationConfig) -> Iterator[dict[str, Any]]:
@@ -95,12 +100,7 @@ def generate(config: SimulationConfig) -> Iterator[dict[str, Any]]:
     if remaining == 0:
         return
     agenda = world.agenda
-    while agenda:
-        t, _, action, args = heapq.heappop(agenda)
-        if horizon is not None and t > horizon:
-            return
-        world.t = t
-        action(world, *args)
+    while True:
         if world.out:
             batch, world.out = world.out, []
             for event in batch:
@@ -109,6 +109,13 @@ def generate(config: SimulationConfig) -> Iterator[dict[str, Any]]:
                     remaining -= 1
                     if remaining == 0:
                         return
+        if not agenda:
+            return
+        t, _, action, args = heapq.heappop(agenda)
+        if horizon is not None and t > horizon:
+            return
+        world.t = t
+        action(world, *args)
 
 
 def write_jsonl(events: Iterable[dict[str, Any]], target: str | Path | IO[bytes]) -> int:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from streams.simulate import SimulationConfig, generate
-
-START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)
+from tests.unit.simulate.replay import START
 
 
 @pytest.fixture(scope="session")
@@ -20,8 +18,14 @@ def log() -> list[dict[str, Any]]:
 
 @pytest.fixture(scope="session")
 def long_log() -> list[dict[str, Any]]:
-    """Over a simulated week of a small, disruption-heavy world (seed 11)."""
+    """Eight simulated days of a small, quiet, disruption-heavy world (seed 11)."""
     config = SimulationConfig(
-        seed=11, locations=3, skus=10, start=START, events=25_000, disruptions_per_week=20.0
+        seed=11,
+        locations=2,
+        skus=12,
+        start=START,
+        duration_seconds=8 * 86400.0,
+        orders_per_hour=6.0,
+        disruptions_per_week=20.0,
     )
     return list(generate(config))

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
+
+START = datetime(2026, 11, 27, 10, 0, tzinfo=UTC)  # a Friday morning (UTC)
 
 
 def ts(text: str) -> float:

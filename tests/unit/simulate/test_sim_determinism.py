@@ -8,9 +8,9 @@ from datetime import timedelta
 import pytest
 
 from streams.simulate import SimulationConfig, generate, run_tag
-from tests.unit.simulate.conftest import START
+from tests.unit.simulate.replay import START
 
-BASE = SimulationConfig(seed=3, start=START, events=3000)
+BASE = SimulationConfig(seed=3, start=START, events=1500)
 
 
 @pytest.mark.parametrize("seed", [1, 2, 99])
@@ -46,7 +46,7 @@ def test_run_tag_depends_on_seed_and_start() -> None:
     assert run_tag(BASE, START) != run_tag(BASE, START + timedelta(seconds=1))
 
 
-@pytest.mark.parametrize("events", [0, 1, 250, 4000])
+@pytest.mark.parametrize("events", [0, 1, 250, 2000])
 def test_event_limit_is_exact(events: int) -> None:
     """`events=N` yields exactly N events."""
     assert sum(1 for _ in generate(replace(BASE, events=events))) == events

@@ -1,0 +1,174 @@
+"""`kpimon simulate`: option resolution, file output and publishing (without Kafka)."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from streams.cli import simulate as cli
+from streams.events.decode import Rejection, decode_event
+from streams.settings import Settings
+from streams.simulate import SimulationConfig, generate
+from streams.simulate.demand import orders_per_hour_for
+
+START = "2026-11-27T10:00:00+00:00"
+NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
+
+
+def parse(*argv: str) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="kpimon")
+    cli.add_command(parser.add_subparsers())
+    return parser.parse_args(["simulate", *argv])
+
+
+def test_out_writes_the_generated_log_as_valid_jsonl(tmp_path: Path) -> None:
+    """`--no-publish --out FILE` writes exactly the generator's events, each contract-valid."""
+    out = tmp_path / "sim.jsonl"
+    args = parse("--no-publish", "--out", str(out), "--events", "400", "--start", START)
+    assert cli.run(args, Settings()) == 0
+    lines = out.read_bytes().splitlines()
+    assert len(lines) == 400
+    assert not any(isinstance(decode_event(line), Rejection) for line in lines)
+    config = SimulationConfig(seed=1, start=datetime.fromisoformat(START), events=400)
+    assert [orjson.loads(line) for line in lines] == list(generate(config))
+
+
+def test_out_dash_streams_jsonl_to_stdout_and_the_summary_to_stderr(
+    capsysbinary: pytest.CaptureFixture[bytes],
+) -> None:
+    """With `--out -` stdout carries only JSON lines; the per-type summary goes to stderr."""
+    assert cli.run(parse("--no-publish", "--out", "-", "--events", "150"), Settings()) == 0
+    captured = capsysbinary.readouterr()
+    lines = captured.out.splitlines()
+    assert len(lines) == 150 and all(orjson.loads(line)["event_id"] for line in lines)
+    assert b"inventory.snapshot" in captured.err and b"150 events" in captured.err
+
+
+def test_backfill_without_a_limit_stops_at_now(tmp_path: Path) -> None:
+    """`--start now-2h` with no --events/--duration yields events from 2 h ago up to now."""
+    out = tmp_path / "backfill.jsonl"
+    before = datetime.now(UTC)
+    assert cli.run(parse("--no-publish", "--out", str(out), "--start", "now-2h"), Settings()) == 0
+    stamps = [
+        datetime.fromisoformat(orjson.loads(x)["occurred_at"])
+        for x in out.read_bytes().splitlines()
+    ]
+    assert (
+        before - timedelta(hours=2, seconds=5)
+        <= stamps[0]
+        <= before - timedelta(hours=2) + timedelta(seconds=5)
+    )
+    assert stamps[-1] <= datetime.now(UTC)
+
+
+class FakePublisher:
+    """Stands in for EventPublisher; records what it is given."""
+
+    instances: list[FakePublisher] = []
+
+    def __init__(self, kafka: Any) -> None:
+        self.raw: list[bytes] = []
+        self.flushed = self.closed = False
+        FakePublisher.instances.append(self)
+
+    def publish_raw(self, raw: bytes) -> object:
+        decoded = decode_event(raw)
+        assert not isinstance(decoded, Rejection)
+        self.raw.append(raw)
+        return decoded
+
+    def flush(self, timeout: float | None = None) -> None:
+        self.flushed = True
+
+    def __enter__(self) -> FakePublisher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.closed = True
+
+
+def test_publishes_every_event_through_the_event_publisher(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --no-publish every event goes to publish_raw; the publisher is flushed, closed."""
+    import streams.events.publisher as publisher
+
+    monkeypatch.setattr(publisher, "EventPublisher", FakePublisher)
+    FakePublisher.instances.clear()
+    args = parse("--events", "300", "--start", START)
+    assert cli.run(args, Settings()) == 0
+    (fake,) = FakePublisher.instances
+    assert len(fake.raw) == 300 and fake.flushed and fake.closed
+
+
+SIZED_200 = orders_per_hour_for(200 * 3600, 4)  # world sized for 200 events/s at speed-up 1
+SIZED_50 = orders_per_hour_for(50 * 3600, 4)
+
+
+@pytest.mark.parametrize(
+    ("argv", "speedup", "cap", "orders", "duration"),
+    [
+        # live: paced at 1, the world at its default size, endless
+        ([], 1.0, 0.0, 20.0, None),
+        # live with --rate: the world is sized for the rate, nothing capped
+        (["--rate", "200"], 1.0, 0.0, SIZED_200, None),
+        # live, explicit world size: the rate is a cap
+        (["--rate", "200", "--orders-per-hour", "50"], 1.0, 200.0, 50.0, None),
+        # backfill: unpaced, runs up to now
+        (["--start", START], 0.0, 0.0, 20.0, 7200.0),
+        # backfill with a rate: capped, not sized
+        (["--start", START, "--rate", "500"], 0.0, 500.0, 20.0, 7200.0),
+        # backfill then live: no horizon, sized for the live part
+        (["--start", START, "--follow", "--rate", "50"], 0.0, 0.0, SIZED_50, None),
+        # file only: unpaced by default
+        (["--no-publish", "--events", "10"], 0.0, 0.0, 20.0, None),
+        # explicit speed-up and duration
+        (["--speedup", "60", "--duration", "36h"], 60.0, 0.0, 20.0, 129600.0),
+    ],
+)
+def test_options_resolve_to_pacing_and_world_size(
+    argv: list[str], speedup: float, cap: float, orders: float, duration: float | None
+) -> None:
+    """Each combination of live/backfill/file options resolves as the module docstring says."""
+    resolved = cli.plan(parse(*argv), NOW)
+    assert resolved.config.speedup == speedup
+    assert resolved.cap == cap
+    assert resolved.config.orders_per_hour == pytest.approx(orders)
+    assert resolved.config.duration_seconds == duration
+    assert resolved.follow == ("--follow" in argv)
+    if "--start" not in argv:
+        assert resolved.config.start == NOW
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-27T10:00:00+00:00", datetime(2026, 11, 27, 10, tzinfo=UTC)),
+        ("2026-11-27T10:00:00Z", datetime(2026, 11, 27, 10, tzinfo=UTC)),
+        ("2026-11-27T11:00:00+01:00", datetime(2026, 11, 27, 10, tzinfo=UTC)),
+        ("2026-11-27T10:00:00", datetime(2026, 11, 27, 10, tzinfo=UTC)),  # naive = UTC
+    ],
+)
+def test_start_accepts_rfc3339_instants(text: str, expected: datetime) -> None:
+    """--start takes RFC 3339 with or without an offset (naive means UTC)."""
+    assert parse("--start", text).start == expected
+
+
+@pytest.mark.parametrize(("text", "ago"), [("now-7d", 7 * 86400), ("-36h", 36 * 3600), ("now", 0)])
+def test_start_accepts_times_relative_to_now(text: str, ago: float) -> None:
+    """--start now-7d / -36h / now mean that long before the command started."""
+    start = parse(f"--start={text}").start
+    assert abs((datetime.now(UTC) - start).total_seconds() - ago) < 5
+
+
+@pytest.mark.parametrize(
+    "argv", [["--start", "yesterday"], ["--rate", "-1"], ["--duration", "soon"]]
+)
+def test_bad_options_are_usage_errors(argv: list[str]) -> None:
+    """Unparsable times, negative rates and bad durations exit with status 2."""
+    with pytest.raises(SystemExit) as exit_info:
+        parse(*argv)
+    assert exit_info.value.code == 2
