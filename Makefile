@@ -53,6 +53,6 @@ bench: install ## throughput and latency benchmark against the local stack
 dashboards: install ## generate the Grafana boards into dashboards/*.json
 	$(VENV)/bin/kpimon dashboards build
 
-# PLACEHOLDER: fault injection (kill the worker, restart Redis, ...) is still to come.
-chaos: ## (not implemented yet) fault injection against the running stack
-	@echo "make chaos: not implemented yet" >&2; exit 1
+CHAOS_ARGS ?=
+chaos: install ## SIGKILL worker/Redis/broker mid-stream, require exact KPIs (deploy/chaos.py)
+	$(PY) deploy/chaos.py $(CHAOS_ARGS)

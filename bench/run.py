@@ -239,7 +239,7 @@ class Bench:
         say(f"[bench] aiokafka consume+orjson.loads: {baseline:,.0f} msg/s (10%..90%)")
 
         worker = self.worker_backlog(len(records))
-        say(f"[bench] worker backlog: {worker:,.0f} ev/s (10%..90%)")
+        say(f"[bench] worker backlog: {worker:,.0f} ev/s (10%..90%); {worker_batches(self.worker_port)}")
         self.check_exporter(len(records))
 
         self.scrape_time()
@@ -590,6 +590,27 @@ def worker_lag_buckets(port: int) -> dict[float, float]:
                 if s.name.endswith("_bucket"):
                     buckets[float(s.labels["le"])] = s.value
     return buckets
+
+
+def worker_batches(port: int) -> str:
+    """How the worker batched and how long its snapshots took (its own /metrics)."""
+    try:
+        text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    except httpx.HTTPError:
+        return "worker metrics unavailable"
+    values: dict[str, float] = {}
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name.endswith(("_count", "_sum")):
+                values[s.name] = s.value
+    batches = values.get("kpimon_worker_batch_messages_count", 0.0)
+    messages = values.get("kpimon_worker_batch_messages_sum", 0.0)
+    snapshots = values.get("kpimon_worker_snapshot_seconds_count", 0.0)
+    snapshot_seconds = values.get("kpimon_worker_snapshot_seconds_sum", 0.0)
+    return (
+        f"{batches:,.0f} batches of {messages / max(batches, 1):,.0f} mean; "
+        f"{snapshots:,.0f} snapshots, {snapshot_seconds / max(snapshots, 1):.3f}s mean"
+    )
 
 
 def histogram_quantiles(

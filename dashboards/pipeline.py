@@ -254,6 +254,89 @@ def _delivery_and_health() -> Section:
     )
 
 
+def _internals() -> Section:
+    return (
+        "Worker and exporter internals",
+        [
+            stat(
+                "Exporter reads Redis",
+                "1 when the exporter's last read of the KPI state in Redis succeeded "
+                "(kpimon_exporter_redis_up); 0 means the boards show stale or no KPIs.",
+                [Query("min(kpimon_exporter_redis_up)", "redis")],
+                unit=COUNT,
+                decimals=0,
+                target=targets.SCRAPE_UP,
+                mappings=value_mappings({"1": ("OK", "green"), "0": ("DOWN", "red")}),
+                sparkline=False,
+                width=6,
+            ),
+            stat(
+                "Worker heartbeat age",
+                "Seconds since the worker last reported its status to Redis "
+                "(time() - kpimon_worker_heartbeat_timestamp_seconds).",
+                [Query("time() - max(kpimon_worker_heartbeat_timestamp_seconds)", "age")],
+                unit=SECONDS,
+                decimals=0,
+                unit_word=" s",
+                width=6,
+            ),
+            stat(
+                "Series over the cap",
+                "KPI series the exporter dropped because a label value exceeded the "
+                "cardinality cap (kpimon_exporter_dropped_series); the detail stays in Redis.",
+                [Query("max(kpimon_exporter_dropped_series)", "dropped")],
+                unit=COUNT,
+                decimals=0,
+                width=6,
+            ),
+            stat(
+                "Exporter Redis read",
+                "Seconds the exporter's last Redis read took (kpimon_exporter_read_seconds).",
+                [Query("max(kpimon_exporter_read_seconds)", "read")],
+                unit=SECONDS,
+                decimals=3,
+                unit_word=" s",
+                width=6,
+            ),
+            timeseries(
+                "Worker batch size (p50, p99)",
+                "Messages per batch the worker applies to Redis in one round trip "
+                "(histogram kpimon_worker_batch_messages).",
+                [
+                    Query(
+                        "histogram_quantile(0.5, sum by (le) "
+                        f"(rate(kpimon_worker_batch_messages_bucket{q.RATE})))",
+                        "p50",
+                    ),
+                    Query(
+                        "histogram_quantile(0.99, sum by (le) "
+                        f"(rate(kpimon_worker_batch_messages_bucket{q.RATE})))",
+                        "p99",
+                    ),
+                ],
+                unit=COUNT,
+                decimals=0,
+            ),
+            timeseries(
+                "KPI snapshot compute time and worker-side lag",
+                "p99 seconds to recompute the KPI snapshot (kpimon_worker_snapshot_seconds) "
+                "and messages behind as the worker sees it "
+                "(kpimon_worker_consumer_lag_messages).",
+                [
+                    Query(
+                        "histogram_quantile(0.99, sum by (le) "
+                        f"(rate(kpimon_worker_snapshot_seconds_bucket{q.RATE})))",
+                        "snapshot p99 s",
+                    ),
+                    Query("sum(kpimon_worker_consumer_lag_messages)", "lag (messages)"),
+                ],
+                unit=COUNT,
+                decimals=2,
+            ),
+        ],
+    )
+
+
 def build() -> dict[str, Any]:
     """The pipeline health board."""
     return board(
@@ -263,7 +346,7 @@ def build() -> dict[str, Any]:
         "consumer and event-time lag, KPI freshness, alert delivery and scrape health.",
         tags=["pipeline"],
         variables=[variables.topic(), variables.location()],
-        sections=[_throughput(), _latency(), _delivery_and_health()],
+        sections=[_throughput(), _latency(), _delivery_and_health(), _internals()],
         time_from="now-1h",
         refresh="10s",
     )

@@ -147,14 +147,26 @@ class DemandModel:
         draw = rng.lognormvariate(math.log(mean) - _SIGMA**2 / 2, _SIGMA)
         return max(1, round(draw))
 
-    def expected_daily(self, loc: int, sku: int, day_epoch: float) -> float:
-        """Expected units ordered of `sku` at `loc` on the UTC day starting at `day_epoch`."""
-        site = self.catalog.locations[loc]
-        _, weekday = _local(site, day_epoch + 43200.0)
-        orders = self.base_rate[loc] * 86400.0 * _WEEKLY[site.kind][weekday]
+    def units_per_order(self, loc: int, sku: int) -> float:
+        """Expected units of `sku` per order at `loc`."""
         share = self.weights[loc][sku] / self.cumulative[loc][-1]
-        mean_qty = site.line_quantity_mean * self.catalog.skus[sku].lumpy_factor
-        return orders * min(1.0, MEAN_LINES * share) * mean_qty
+        mean_qty = (
+            self.catalog.locations[loc].line_quantity_mean * self.catalog.skus[sku].lumpy_factor
+        )
+        return min(1.0, MEAN_LINES * share) * mean_qty
+
+    def mean_daily(self, loc: int, sku: int) -> float:
+        """Expected units of `sku` ordered at `loc` per day, averaged over a week."""
+        return self.base_rate[loc] * 86400.0 * self.units_per_order(loc, sku)
+
+    def expected(self, loc: int, sku: int, start_epoch: float, end_epoch: float) -> float:
+        """Expected units of `sku` ordered at `loc` in [start_epoch, end_epoch), spikes aside."""
+        orders, t = 0.0, start_epoch
+        while t < end_epoch:
+            step = min(3600.0 - t % 3600.0, end_epoch - t)
+            orders += self.rate(loc, t) * step
+            t += step
+        return orders * self.units_per_order(loc, sku)
 
 
 # Events per order in steady state (placed, dispatches, deliveries, picks, plus a

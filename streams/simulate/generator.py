@@ -75,7 +75,7 @@ def _opening_stock(world: World, loc: int, sku: int, empty: bool) -> Stock:
         arrival = rng.uniform(0.5, 3.0) * HOUR  # an urgent PO is nearly here
     else:
         if draw < EMPTY_AT_START + RUNNING_LOW:
-            daily = world.demand.expected_daily(loc, sku, world.clock.start_epoch)
+            daily = world.demand.mean_daily(loc, sku)
             stock.on_hand = round(daily * rng.uniform(0.2, 2.0))
         else:
             stock.on_hand = round(stock.policy.order_up_to * rng.uniform(0.2, 1.5))

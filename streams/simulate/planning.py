@@ -1,9 +1,10 @@
 """The planning system: daily forecasts and replenishment-policy changes.
 
 Forecasts: every evening (22:00 UTC) a model publishes tomorrow's demand per
-SKU-location (period = the UTC day): the expected demand times a persistent
-per-SKU-location bias and daily lognormal noise, so forecast error is real.
-Some forecasts are revised (re-published for the same period) shortly after.
+SKU-location (period = the UTC day; at the start, the rest of the current day):
+the expected demand times a persistent per-SKU-location bias and lognormal
+noise, so forecast error is real. Some forecasts are revised (re-published for
+the same period, by a second model) shortly before the period starts.
 
 Policies: a nightly planning run (01:00 UTC) recommends new policies for a
 sample of SKU-locations; disruptions trigger quicker re-plans of what they
@@ -42,53 +43,50 @@ OVERRIDE_REASONS = (
 
 
 def start(world: World) -> None:
-    """Today's forecasts now, a first planning pass soon, then the nightly cycles."""
-    publish_forecasts(world, world.clock.day_start(world.t))
+    """Forecasts for the rest of today now, a first planning pass soon, then nightly cycles."""
+    publish_forecasts(world, world.t, world.clock.day_start(world.t) + DAY)
     world.at(world.t + world.rng.uniform(5, 20) * 60, plan, STARTUP_SHARE, False)
     world.at(world.clock.next_time_of_day(world.t, FORECAST_HOUR_UTC * HOUR), forecast_cycle)
     world.at(world.clock.next_time_of_day(world.t, PLANNING_HOUR_UTC * HOUR), plan, ROUTINE_SHARE)
 
 
-def _forecast(world: World, stock: Stock, period_start: float, noise: float) -> float:
-    expected = world.demand.expected_daily(stock.loc, stock.sku, world.clock.epoch(period_start))
+def _forecast(world: World, stock: Stock, period: tuple[float, float], noise: float) -> float:
+    """Expected demand of the period x the model's bias x lognormal noise, whole units."""
+    start, end = (world.clock.epoch(t) for t in period)
+    expected = world.demand.expected(stock.loc, stock.sku, start, end)
     draw = world.rng.lognormvariate(-(noise**2) / 2, noise)
     return float(round(expected * stock.forecast_bias * draw))
 
 
-def _publish(world: World, stock: Stock, period_start: float, quantity: float, model: str) -> None:
+def _publish(
+    world: World, stock: Stock, period: tuple[float, float], noise: float, model: str
+) -> None:
     world.emit(
         "forecast.published",
         "planning",
         **world.where(stock),
-        period_start=world.iso(period_start),
-        period_end=world.iso(period_start + DAY),
-        quantity=quantity,
+        period_start=world.iso(period[0]),
+        period_end=world.iso(period[1]),
+        quantity=_forecast(world, stock, period, noise),
         model=model,
     )
 
 
-def publish_forecasts(world: World, period_start: float) -> None:
+def publish_forecasts(world: World, period_start: float, period_end: float) -> None:
+    """Every SKU-location's forecast of [period_start, period_end); some get revised later."""
+    period = (period_start, period_end)
     for row in world.stock:
         for stock in row:
-            _publish(
-                world,
-                stock,
-                period_start,
-                _forecast(world, stock, period_start, 0.25),
-                FORECAST_MODEL,
-            )
+            _publish(world, stock, period, 0.25, FORECAST_MODEL)
             if world.rng.random() < REVISION_PROBABILITY:
                 when = max(world.t, period_start - world.rng.uniform(0.1, 1.5) * HOUR)
-                world.at(when, revise_forecast, stock, period_start)
-
-
-def revise_forecast(world: World, stock: Stock, period_start: float) -> None:
-    quantity = _forecast(world, stock, period_start, 0.12)
-    _publish(world, stock, period_start, quantity, REVISION_MODEL)
+                world.at(when, _publish, stock, period, 0.12, REVISION_MODEL)
 
 
 def forecast_cycle(world: World) -> None:
-    publish_forecasts(world, world.clock.day_start(world.t) + DAY)
+    """Tomorrow's forecasts (the next UTC day); schedules the next cycle."""
+    tomorrow = world.clock.day_start(world.t) + DAY
+    publish_forecasts(world, tomorrow, tomorrow + DAY)
     world.at(world.t + DAY, forecast_cycle)
 
 
@@ -101,7 +99,7 @@ def recommended_policy(
     """
     sku = world.catalog.skus[stock.sku]
     supplier = world.catalog.suppliers[sku.supplier_id]
-    d = demand_bias * world.demand.expected_daily(stock.loc, stock.sku, world.clock.epoch(world.t))
+    d = demand_bias * world.demand.mean_daily(stock.loc, stock.sku)
     sigma_d = d * (2.0 if sku.lumpy else 0.5)
     lead = supplier.lead_time_days + world.supplier_delay_days(sku.supplier_id, stock.loc)
     sigma_lead = supplier.lead_time_days * supplier.lead_time_cv

@@ -235,6 +235,22 @@ def doc_shaped_series(samples: int) -> list[dict[str, str]]:
             )
         )
     out.append(_series("kpimon_kpi_snapshot_timestamp_seconds", EXPORTER, "1790" + flat))
+    out.append(_series("kpimon_worker_heartbeat_timestamp_seconds", EXPORTER, "1790" + flat))
+    out.append(_series("kpimon_exporter_redis_up", EXPORTER, "1" + flat))
+    out.append(_series("kpimon_exporter_read_seconds", EXPORTER, "0.01" + flat))
+    out.append(_series("kpimon_exporter_dropped_series", EXPORTER, "0" + flat))
+    out.append(
+        _series(
+            "kpimon_worker_consumer_lag_messages",
+            f'{WORKER}, topic="orders", partition="0"',
+            "5" + flat,
+        )
+    )
+    for name in ("kpimon_worker_batch_messages", "kpimon_worker_snapshot_seconds"):
+        for index, le in enumerate(("1", "10", "+Inf")):
+            out.append(
+                _series(f"{name}_bucket", f'{WORKER}, le="{le}"', f"0+{index + 1}x{samples}")
+            )
     for partition in ("0", "1"):
         out.append(
             _series(

@@ -70,7 +70,7 @@ json_values = st.recursive(
     json_scalars,
     lambda children: st.lists(children, max_size=6)
     | st.dictionaries(st.text(max_size=12), children, max_size=6),
-    max_leaves=40,
+    max_leaves=25,
 )
 # Not representable by orjson (or not JSON at all): spliced in as raw text.
 raw_literals = st.sampled_from(
@@ -101,7 +101,7 @@ def test_arbitrary_bytes_never_raise(raw: bytes) -> None:
     check(raw)
 
 
-@FUZZ
+@settings(FUZZ, max_examples=500)
 @given(json_values, st.sampled_from([None, *sorted(set(TOPIC_OF.values()))]))
 def test_arbitrary_json_documents_never_raise(value: Any, topic: str | None) -> None:
     check(orjson.dumps(value), topic)
