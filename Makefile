@@ -46,9 +46,9 @@ test: install lint ## install, lint, then unit and integration tests (these star
 demo: install ## everything up, then a simulated supply chain feeding it (Ctrl-C stops)
 	bash deploy/demo.sh
 
-# PLACEHOLDER: the benchmark module (bench/__main__.py) is still to come.
-bench: install ## throughput and latency benchmark against the local stack
-	$(PY) -m bench
+# Options via BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" or "--events 240000".
+bench: install ## worker vs plain aiokafka throughput, latency, Redis memory, scrape time
+	$(PY) -m bench $(BENCH_ARGS)
 
 dashboards: install ## generate the Grafana boards into dashboards/*.json
 	$(VENV)/bin/kpimon dashboards build

@@ -59,6 +59,8 @@ class Options:
     infra: bool
     timeout: float
     profile: str | None
+    scrapes: int
+    worker_source: Path | None
     worker_env: dict[str, str] = field(default_factory=dict)
 
 
@@ -88,6 +90,11 @@ def parse_args(argv: list[str] | None) -> Options:
         metavar="NAME=VALUE",
         help="extra environment of the worker (repeatable), e.g. KPIMON_WORKER__BATCH_SIZE=5000",
     )
+    parser.add_argument(
+        "--worker-source",
+        help="run the worker and exporter from this source tree (e.g. an exported older "
+        "commit) to compare versions in one run",
+    )
     args = parser.parse_args(argv)
     quick = args.quick
     events = args.events or (12_000 if quick else 120_000)
@@ -105,6 +112,8 @@ def parse_args(argv: list[str] | None) -> Options:
         infra=not args.no_infra,
         timeout=args.timeout or (60.0 if quick else max(300.0, events / 500)),
         profile=args.profile,
+        scrapes=2 if quick else 5,
+        worker_source=Path(args.worker_source).resolve() if args.worker_source else None,
         worker_env=dict(item.split("=", 1) for item in args.worker_env),
     )
 
@@ -154,6 +163,8 @@ class Bench:
             }
         )
         env.update(self.o.worker_env)
+        if self.o.worker_source is not None:
+            env["PYTHONPATH"] = str(self.o.worker_source)
         return env
 
     def topic(self, short: str) -> str:
@@ -165,7 +176,7 @@ class Bench:
         self.processes[what] = subprocess.Popen(
             [*KPIMON, what],
             env=self.env,
-            cwd=REPO,
+            cwd=self.o.worker_source or REPO,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
@@ -239,7 +250,11 @@ class Bench:
         say(f"[bench] aiokafka consume+orjson.loads: {baseline:,.0f} msg/s (10%..90%)")
 
         worker = self.worker_backlog(len(records))
-        say(f"[bench] worker backlog: {worker:,.0f} ev/s (10%..90%); {worker_batches(self.worker_port)}")
+        say(
+            f"[bench] worker backlog: {worker:,.0f} ev/s (10%..90%); "
+            f"{worker_batches(self.worker_port)}; "
+            f"max consumer lag reported {self.max_lag:,}"
+        )
         self.check_exporter(len(records))
 
         self.scrape_time()
@@ -339,8 +354,13 @@ class Bench:
         marks: dict[int, float] = {}
         deadline = time.monotonic() + self.o.timeout
         done = 0
+        self.max_lag = 0
         while time.monotonic() < deadline:
             done = self.processed()
+            status = self.redis.get(f"{self.key_prefix}worker:status")
+            if status:
+                lag = sum(v for _t, _p, v in orjson.loads(status)["consumer_lag"])
+                self.max_lag = max(self.max_lag, lag)
             now = time.monotonic()
             for mark in (10, 90):
                 if mark not in marks and done >= expected * mark / 100:
@@ -365,9 +385,7 @@ class Bench:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             with contextlib.suppress(httpx.HTTPError):
-                text = httpx.get(
-                    f"http://127.0.0.1:{self.exporter_port}/metrics", timeout=10
-                ).text
+                text = httpx.get(f"http://127.0.0.1:{self.exporter_port}/metrics", timeout=10).text
                 total = sum(
                     s.value
                     for family in text_string_to_metric_families(text)
@@ -393,7 +411,7 @@ class Bench:
         url = f"http://127.0.0.1:{self.exporter_port}/metrics"
         times = []
         text = ""
-        for _ in range(5):
+        for _ in range(self.o.scrapes):
             started = time.perf_counter()
             text = httpx.get(url, timeout=30).text
             times.append(time.perf_counter() - started)

@@ -35,6 +35,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=3000)
     parser.add_argument("--worker-kills", type=int, default=6)
     parser.add_argument("--redis-kills", type=int, default=1)
+    parser.add_argument("--stream-seconds", type=float, default=40, help="publish the log over")
     parser.add_argument("--no-broker", action="store_true", help="skip the broker restart")
     parser.add_argument("--timeout", type=float, default=900, help="per run, seconds")
     args = parser.parse_args(argv)
@@ -63,6 +64,7 @@ def main(argv: list[str] | None = None) -> int:
                     worker_kills=args.worker_kills,
                     redis_kills=args.redis_kills,
                     broker_restart=not args.no_broker,
+                    stream_seconds=args.stream_seconds,
                     timeout=args.timeout,
                 )
             except Exception as error:  # a run that could not finish counts as a failure

@@ -11,6 +11,13 @@
 #   deploy/stack.sh running       names of the services whose process is alive
 #   deploy/stack.sh env           `export KPIMON_...` lines pointing the CLI at this stack
 #
+# Kafka security: KPIMON_STACK_KAFKA_SECURITY=SASL_SSL makes the broker listen SASL_SSL only
+# (SCRAM-SHA-512, TLS with a self-signed CA made by openssl under var/kafka/tls; users created
+# when the storage is formatted, so switch modes with `reset`). The client user is
+# $KPIMON_STACK_KAFKA_USER (default kpimon) with $KPIMON_STACK_KAFKA_PASSWORD (default: random,
+# kept in var/kafka/tls/client.env, mode 0600); the worker and exporter read it from that
+# file through KPIMON_ENV_FILE, so no secret is ever on a command line. Default: PLAINTEXT.
+#
 # Everything lives under $KPIMON_STACK_DIR (default <repo>/var): data, var/log/<svc>.log,
 # var/run/<svc>.pid. Ports come from KPIMON_STACK_*_PORT, so a second stack can run side by
 # side with another KPIMON_STACK_DIR and other ports.
@@ -39,6 +46,10 @@ POM="$REPO_ROOT/deploy/kafka/pom.xml"
 KAFKA_VERSION="$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM")"
 KAFKA_DIR="$STACK_DIR/kafka"
 KAFKA_LIBS="${KPIMON_STACK_KAFKA_LIBS:-$KAFKA_DIR/libs}"
+KAFKA_SECURITY="${KPIMON_STACK_KAFKA_SECURITY:-PLAINTEXT}"
+KAFKA_TLS_DIR="$KAFKA_DIR/tls"
+KAFKA_USER="${KPIMON_STACK_KAFKA_USER:-kpimon}"
+KAFKA_CLIENT_ENV="$KAFKA_TLS_DIR/client.env"
 LOG_DIR="$STACK_DIR/log"
 RUN_DIR="$STACK_DIR/run"
 
@@ -125,8 +136,15 @@ KAFKA_READY_PY='
 import logging, sys
 logging.disable(logging.CRITICAL)
 from kafka import KafkaAdminClient
+security = {}
+if len(sys.argv) > 2:  # SASL_SSL: CA file, user and the env file holding the password
+    password = [line.split("=", 1)[1].strip() for line in open(sys.argv[4])
+                if line.startswith("KPIMON_KAFKA__SASL_PASSWORD=")][0]
+    security = dict(security_protocol="SASL_SSL", ssl_cafile=sys.argv[2],
+                    sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=sys.argv[3],
+                    sasl_plain_password=password)
 admin = KafkaAdminClient(bootstrap_servers=sys.argv[1], client_id="kpimon-stack-health",
-                         request_timeout_ms=5000)
+                         request_timeout_ms=5000, **security)
 try:
     admin.list_topics()
     sys.exit(0 if admin.describe_cluster().get("brokers") else 1)
@@ -138,7 +156,8 @@ healthy() {
   case "$1" in
     kafka)
       port_open "$KAFKA_PORT" &&
-        timeout 20 "$VENV/bin/python" -c "$KAFKA_READY_PY" "127.0.0.1:$KAFKA_PORT" >/dev/null 2>&1
+        timeout 20 "$VENV/bin/python" -c "$KAFKA_READY_PY" "127.0.0.1:$KAFKA_PORT" \
+          $(kafka_health_args) >/dev/null 2>&1
       ;;
     redis) [[ "$(timeout 5 redis-cli -h 127.0.0.1 -p "$REDIS_PORT" ping 2>/dev/null)" == PONG ]] ;;
     prometheus) http_ok "http://127.0.0.1:$PROMETHEUS_PORT/-/ready" ;;
@@ -299,18 +318,85 @@ cmd_install() {
 
 # --------------------------------------------------------------------------- configs
 
+kafka_secure() { [[ "$KAFKA_SECURITY" == SASL_SSL ]]; }
+
+kafka_health_args() {
+  if kafka_secure; then echo "$KAFKA_TLS_DIR/ca.pem $KAFKA_USER $KAFKA_CLIENT_ENV"; fi
+}
+
+random_secret() { "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(24))'; }
+
+# SASL_SSL material, made once: CA + server certificate for 127.0.0.1 (PEM, Kafka's PEM
+# keystore), the inter-broker admin password and the client env file (0600).
+make_kafka_tls() {
+  case "$KAFKA_SECURITY" in
+    PLAINTEXT | SASL_SSL) ;;
+    *) die "KPIMON_STACK_KAFKA_SECURITY must be PLAINTEXT or SASL_SSL" ;;
+  esac
+  kafka_secure || return 0
+  [[ -s "$KAFKA_TLS_DIR/server-keystore.pem" && -s "$KAFKA_CLIENT_ENV" ]] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for KPIMON_STACK_KAFKA_SECURITY=SASL_SSL"
+  mkdir -p "$KAFKA_TLS_DIR"
+  chmod 700 "$KAFKA_TLS_DIR"
+  local client_password="${KPIMON_STACK_KAFKA_PASSWORD:-}"
+  [[ -n "$client_password" ]] || client_password="$(random_secret)"
+  (
+    cd "$KAFKA_TLS_DIR"
+    umask 077
+    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >san.ext
+    openssl req -x509 -newkey rsa:2048 -nodes -days 825 -subj /CN=kpimon-local-ca \
+      -keyout ca.key -out ca.pem 2>/dev/null
+    openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out server.key 2>/dev/null
+    openssl req -new -key server.key -subj /CN=127.0.0.1 -out server.csr 2>/dev/null
+    openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 825 \
+      -extfile san.ext -out server.crt 2>/dev/null
+    cat server.key server.crt >server-keystore.pem
+    random_secret >admin.password
+    printf '%s\n' "KPIMON_KAFKA__SECURITY_PROTOCOL=SASL_SSL" \
+      "KPIMON_KAFKA__SASL_MECHANISM=SCRAM-SHA-512" "KPIMON_KAFKA__SASL_USERNAME=$KAFKA_USER" \
+      "KPIMON_KAFKA__SASL_PASSWORD=$client_password" \
+      "KPIMON_KAFKA__SSL_CAFILE=$KAFKA_TLS_DIR/ca.pem" >client.env
+  ) || die "could not make the Kafka TLS material in $KAFKA_TLS_DIR"
+  chmod 644 "$KAFKA_TLS_DIR/ca.pem"
+}
+
+kafka_listener_config() {
+  if kafka_secure; then
+    printf '%s\n' \
+      "listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT" \
+      "advertised.listeners=SASL_SSL://127.0.0.1:$KAFKA_PORT" \
+      "inter.broker.listener.name=SASL_SSL" \
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,SASL_SSL:SASL_SSL" \
+      "sasl.enabled.mechanisms=SCRAM-SHA-512" \
+      "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512" \
+      "listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"admin\" password=\"$(cat "$KAFKA_TLS_DIR/admin.password")\";" \
+      "ssl.keystore.type=PEM" \
+      "ssl.keystore.location=$KAFKA_TLS_DIR/server-keystore.pem" \
+      "ssl.truststore.type=PEM" \
+      "ssl.truststore.location=$KAFKA_TLS_DIR/ca.pem" \
+      "ssl.client.auth=none"
+  else
+    printf '%s\n' \
+      "listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT" \
+      "advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT" \
+      "inter.broker.listener.name=PLAINTEXT" \
+      "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT"
+  fi
+}
+
 write_kafka_config() {
   mkdir -p "$KAFKA_DIR/data"
-  cat >"$KAFKA_DIR/server.properties" <<EOF
+  make_kafka_tls
+  local listener_config
+  listener_config="$(kafka_listener_config)"
+  # umask: the SASL_SSL config holds the inter-broker password.
+  (umask 077 && cat >"$KAFKA_DIR/server.properties") <<EOF
 # Generated by deploy/stack.sh; edits are overwritten.
 process.roles=broker,controller
 node.id=1
 controller.quorum.voters=1@127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-inter.broker.listener.name=PLAINTEXT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+$listener_config
 log.dirs=$KAFKA_DIR/data
 num.partitions=4
 default.replication.factor=1
@@ -370,13 +456,27 @@ while True:
 ' >"$id_file.tmp"
     mv "$id_file.tmp" "$id_file"
   fi
+  local -a scram=()
+  if kafka_secure; then
+    local client_password
+    client_password="$(sed -n 's/^KPIMON_KAFKA__SASL_PASSWORD=//p' "$KAFKA_CLIENT_ENV")"
+    scram=(--add-scram "SCRAM-SHA-512=[name=admin,password=$(cat "$KAFKA_TLS_DIR/admin.password")]"
+      --add-scram "SCRAM-SHA-512=[name=$KAFKA_USER,password=$client_password]")
+  fi
+  local mode_file="$KAFKA_DIR/data/.security" formatted_for
+  if [[ -f "$KAFKA_DIR/data/meta.properties" ]]; then
+    formatted_for="$(cat "$mode_file" 2>/dev/null || echo PLAINTEXT)"
+    [[ "$formatted_for" == "$KAFKA_SECURITY" ]] ||
+      die "kafka storage was formatted for $formatted_for, not $KAFKA_SECURITY: run \`deploy/stack.sh reset\` first"
+  fi
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     kafka_java kafka.tools.StorageTool format --ignore-formatted \
-      --cluster-id "$(cat "$id_file")" --config "$KAFKA_DIR/server.properties" \
+      --cluster-id "$(cat "$id_file")" --config "$KAFKA_DIR/server.properties" "${scram[@]}" \
       >>"$(logfile kafka)" 2>&1 || {
       log_tail kafka
       die "kafka storage format failed"
     }
+    echo "$KAFKA_SECURITY" >"$mode_file"
   fi
 }
 
@@ -423,6 +523,7 @@ KPIMON_WORKER__METRICS_PORT=$WORKER_METRICS_PORT
 KPIMON_WORKER__WEB_PORT=$WORKER_WEB_PORT
 KPIMON_WORKER__DATA_DIR=$STACK_DIR/worker
 EOF
+  if kafka_secure; then echo "KPIMON_ENV_FILE=$KAFKA_CLIENT_ENV"; fi
 }
 
 # --------------------------------------------------------------------------- start / stop
@@ -604,7 +705,7 @@ cmd_reset() {
   cmd_down
   [[ -n "$STACK_DIR" && "$STACK_DIR" != / ]] || die "refusing to reset STACK_DIR=$STACK_DIR"
   say "deleting data and logs under $STACK_DIR (keeping the Kafka jars)"
-  rm -rf "$KAFKA_DIR/data" "$KAFKA_DIR/cluster.id" "$KAFKA_DIR/server.properties" \
+  rm -rf "$KAFKA_DIR/data" "$KAFKA_DIR/cluster.id" "$KAFKA_DIR/server.properties" "$KAFKA_TLS_DIR" \
     "$KAFKA_DIR/log4j.properties" "$STACK_DIR/redis" "$STACK_DIR/prometheus" \
     "$STACK_DIR/alertmanager" "$STACK_DIR/worker" "$LOG_DIR" "$RUN_DIR"
 }

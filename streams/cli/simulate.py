@@ -25,7 +25,8 @@ Time semantics (simulated time vs wall clock):
   with the current time. The rate swings with the local daily demand profile
   (from about 0.2 N at night to 2 N at peak), and a fresh world runs lighter
   (about 0.75 N over its first day) while its first orders are still being
-  picked and delivered;
+  picked and delivered. Mind that a sized world is big: a `--follow` backfill
+  of it produces about N x 86,400 events per simulated day;
 - otherwise (unpaced, or `--orders-per-hour` given): a cap, publication is
   throttled to N events per second (events keep their simulated times; the
   feed just lags).
@@ -33,9 +34,10 @@ Time semantics (simulated time vs wall clock):
 orders per location and hour, about 11,000 events a simulated day with the
 default 4 locations.
 
-Same `--seed`, world options and `--start` give the identical event log (ids
-included), so re-running a backfill is idempotent downstream. Without `--start`
-the start instant differs per run, and so do the ids.
+Same `--seed`, world options and absolute `--start` give the identical event
+log (ids included; a backfill "up to now" just gets longer the later it runs),
+so re-running a backfill is idempotent downstream. Without `--start`, or with a
+relative one, the start instant differs per run, and so do the ids.
 """
 
 from __future__ import annotations
@@ -200,10 +202,23 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         elif args.out:
             out = stack.enter_context(Path(args.out).open("wb"))
         publisher = None
+        rejection: type[Exception] = ValueError
         if not args.no_publish:
-            from streams.events.publisher import EventPublisher
+            from kafka.errors import KafkaError
 
-            publisher = stack.enter_context(EventPublisher(settings.kafka))
+            from streams.events.publisher import EventPublisher, RejectedEvent
+
+            rejection = RejectedEvent
+            try:
+                publisher = stack.enter_context(EventPublisher(settings.kafka))
+            except KafkaError as error:
+                servers = settings.kafka.bootstrap_servers
+                print(
+                    f"kpimon simulate: cannot publish to Kafka at {servers}: {error!r} "
+                    "(use --no-publish --out FILE to only write a log)",
+                    file=sys.stderr,
+                )
+                return 2
         progress = stack.enter_context(
             tqdm(total=args.events, unit="ev", desc="simulate", file=sys.stderr, disable=None)
         )
@@ -218,7 +233,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
                 if publisher is not None:
                     try:
                         publisher.publish_raw(raw)
-                    except ValueError as error:  # RejectedEvent: a simulator bug; keep going
+                    except rejection as error:  # a simulator bug: report it, keep going
                         rejected += 1
                         if rejected <= MAX_REPORTED_REJECTS:
                             progress.write(

@@ -9,6 +9,7 @@ dead-letter headers.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
@@ -55,6 +56,13 @@ _REASON_OF_ERROR: dict[str, str] = {
 }
 
 
+# Timestamps outside this band are refused (out_of_range): a year-1 or year-9999 instant
+# cannot even be converted to UTC or an epoch everywhere downstream, and a far-future
+# event time would push a location's watermark past every real event.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 @dataclass(frozen=True, slots=True)
 class Rejection:
     """Why a message was refused: `reason` is one of REASONS; `detail` names the field."""
@@ -98,6 +106,16 @@ def decode_event(
         event = _EVENT.validate_json(raw, strict=True)
     except ValidationError as error:
         return rejection_from(error)
+    for name, value in event:
+        if isinstance(value, datetime):
+            try:
+                inside = EARLIEST <= value.astimezone(UTC) < LATEST
+            except (OverflowError, ValueError):
+                inside = False
+            if not inside:
+                return Rejection(
+                    "out_of_range", f"{name}: timestamp outside {EARLIEST.year}..{LATEST.year}"
+                )
     if topic is not None and TOPIC_OF[event.event_type] != topic:
         expected = TOPIC_OF[event.event_type]
         return Rejection(

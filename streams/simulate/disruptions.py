@@ -43,6 +43,7 @@ FLASH_SPIKES_PER_DAY = 0.5
 
 
 def start(world: World, per_week: float) -> None:
+    """The early minor disruption, the random reports and the unreported flash spikes."""
     rng = world.rng
     world.at(world.t + rng.uniform(0.25, 1.25) * HOUR, report, "minor")
     if per_week > 0:
@@ -51,8 +52,13 @@ def start(world: World, per_week: float) -> None:
 
 
 def arrivals(world: World, per_week: float) -> None:
+    """One random report; the next follows after an exponential gap (mean 7 d / per_week)."""
     report(world, "random")
     world.at(world.t + world.rng.expovariate(per_week / (7 * DAY)), arrivals, per_week)
+
+
+def _skus_of(world: World, supplier_id: str) -> set[int]:
+    return {i for i, sku in enumerate(world.catalog.skus) if sku.supplier_id == supplier_id}
 
 
 def _targets(world: World, kind: str) -> tuple[str | None, set[int], set[int]]:
@@ -60,20 +66,15 @@ def _targets(world: World, kind: str) -> tuple[str | None, set[int], set[int]]:
     rng, catalog = world.rng, world.catalog
     all_locations = range(len(catalog.locations))
     if kind in ("supplier_delay", "port_closure"):
-        candidates = [s for s in catalog.suppliers.values() if s.overseas] or list(
-            catalog.suppliers.values()
-        )
-        supplier = rng.choice(
-            candidates if kind == "port_closure" else list(catalog.suppliers.values())
-        )
-        skus = {i for i, sku in enumerate(catalog.skus) if sku.supplier_id == supplier.supplier_id}
+        # Only suppliers that supply something: an empty SKU list would mean "every SKU".
+        supplying = [s for s in catalog.suppliers.values() if _skus_of(world, s.supplier_id)]
+        overseas = [s for s in supplying if s.overseas]
+        supplier = rng.choice(overseas if kind == "port_closure" and overseas else supplying)
+        skus = _skus_of(world, supplier.supplier_id)
         if kind == "port_closure" or rng.random() < 0.5:
-            return supplier.supplier_id, set(), skus
-        return (
-            supplier.supplier_id,
-            set(rng.sample(all_locations, rng.randint(1, len(all_locations)))),
-            skus,
-        )
+            return supplier.supplier_id, set(), skus  # every location
+        some = set(rng.sample(all_locations, rng.randint(1, len(all_locations))))
+        return supplier.supplier_id, some, skus
     if kind == "weather":
         region = rng.choice(catalog.locations).region
         return None, {i for i, site in enumerate(catalog.locations) if site.region == region}, set()
@@ -139,6 +140,7 @@ def report(world: World, how: str) -> None:
 
 
 def _replan(world: World, disruption: Disruption) -> None:
+    """Schedule quick re-plans (hours, sooner when severe) of up to 12 covered SKU-locations."""
     rng = world.rng
     covered = [
         stock
@@ -159,6 +161,7 @@ def _replan(world: World, disruption: Disruption) -> None:
 
 
 def resolve(world: World, disruption_id: str) -> None:
+    """The disruption ends; reported ones publish their resolution."""
     disruption = world.disruptions.pop(disruption_id, None)
     if disruption is not None and disruption.reported:
         world.emit("disruption.resolved", "risk-feed", disruption_id=disruption_id)

@@ -123,6 +123,7 @@ def plan(world: World, share: float, repeat: bool = True) -> None:
 
 
 def recommend(world: World, stock: Stock, disrupted: bool, risk: float = 1.0) -> None:
+    """Publish a recommendation; a planner decides on it within hours (sooner if disrupted)."""
     policy = recommended_policy(world, stock, risk)
     recommendation_id = world.new_id("REC")
     world.emit(
@@ -162,6 +163,7 @@ def decide(
 
 
 def apply(world: World, stock: Stock, policy: Policy, recommendation_id: str | None) -> None:
+    """The policy takes effect: published, then used by replenishment from now on."""
     fields = {"recommendation_id": recommendation_id} if recommendation_id else {}
     world.emit(
         "policy.applied", "planning", **world.where(stock), policy=policy.as_dict(), **fields

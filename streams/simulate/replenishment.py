@@ -65,6 +65,7 @@ def place_po(
 
 
 def supplier_ships(world: World, po: PurchaseOrder) -> None:
+    """The supplier ships: the PO's units move from on_order to in_transit (no event)."""
     if not po.shipped:
         po.shipped = True
         stock = world.stock[po.loc][po.sku]
@@ -104,6 +105,7 @@ def snapshots(world: World, loc: int) -> None:
 
 
 def start_snapshots(world: World) -> None:
+    """Schedule each location's first daily snapshot (02:00 local, a minute apart)."""
     for loc, site in enumerate(world.catalog.locations):
         utc_seconds = ((SNAPSHOT_LOCAL_HOUR - site.utc_offset_hours) % 24) * HOUR + loc * 60.0
         world.at(world.clock.next_time_of_day(world.t + 1.0, utc_seconds), snapshots, loc)
@@ -124,5 +126,6 @@ def count(world: World) -> None:
 
 
 def start_counts(world: World) -> None:
+    """Schedule the next count/damage adjustment (about 6 per location and day)."""
     rate = COUNTS_PER_LOCATION_DAY * len(world.stock) / DAY
     world.at(world.t + world.rng.expovariate(rate), count)

@@ -134,6 +134,7 @@ def fulfil(world: World, order_id: str, split: bool = False) -> None:
 
 
 def _dispatch(world: World, order: Order, picks: list[tuple[Line, int]]) -> None:
+    """Ship the picks (expedited at a premium if standard transit would miss the promise)."""
     rng, site = world.rng, world.catalog.locations[order.loc]
     factor = world.transit_factor(order.loc)
     transit = rng.uniform(*TRANSIT_DAYS[order.channel]) * DAY
@@ -172,6 +173,7 @@ def _dispatch(world: World, order: Order, picks: list[tuple[Line, int]]) -> None
 
 
 def deliver(world: World, shipment_id: str, order_id: str, location: str) -> None:
+    """The carrier reports the shipment delivered."""
     world.emit(
         "shipment.delivered", "tms", shipment_id=shipment_id, order_id=order_id, location=location
     )

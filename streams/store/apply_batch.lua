@@ -1,26 +1,36 @@
 -- Applies one batch of consumed messages atomically (a Lua script runs alone).
 --
 -- ARGV[1] key prefix, ARGV[2] retention seconds (TTL of per-location keys),
--- ARGV[3] number of messages, then 8 values per message:
---   topic, partition, offset, event_id ('' = rejected), location ('' = network),
---   occurred_at (epoch s), payload, label (event_type, or the rejection reason)
+-- ARGV[3] a JSON array with one array of strings per message:
+--   [topic, partition, offset, event_id ('' = rejected), location ('' = network),
+--    occurred_at (epoch s), label (event_type, or the rejection reason)]
+-- then ARGV[4 + i] the payload of message i (0-based).
+-- (Metadata travels as one JSON argument: packing eight arguments per message
+-- cost the client more than the script costs the server.)
 -- A message at or below the offset already applied for its partition is a
 -- redelivery and is skipped whole; a valid event whose event_id is stored is a
 -- duplicate. Returns the 1-based positions of the events stored for the first time.
+--
+-- Only the HSETNX (the idempotency check) runs per event: time-index entries are
+-- added with one ZADD per location and counters with one HINCRBY per field.
 local prefix = ARGV[1]
 local ttl = tonumber(ARGV[2])
-local count = tonumber(ARGV[3])
+local meta = cjson.decode(ARGV[3])
+local count = #meta
 local offsets_key = prefix .. 'offsets'
 local counters_key = prefix .. 'counters'
 local applied = {}
+local keys_of = {}
 local touched = {}
+local times = {}
+local counts = {}
 local fresh = {}
 
 for i = 0, count - 1 do
-  local base = 4 + i * 8
-  local topic, partition = ARGV[base], ARGV[base + 1]
-  local offset = tonumber(ARGV[base + 2])
-  local event_id, location = ARGV[base + 3], ARGV[base + 4]
+  local m = meta[i + 1]
+  local topic, partition = m[1], m[2]
+  local offset = tonumber(m[3])
+  local event_id, location = m[4], m[5]
   local tp = topic .. ':' .. partition
   local last = applied[tp]
   if last == nil then
@@ -28,33 +38,50 @@ for i = 0, count - 1 do
   end
   if offset > last then
     applied[tp] = offset
+    local field
     if event_id == '' then
-      redis.call('HINCRBY', counters_key, 'events_invalid_total|' .. topic .. '|' .. ARGV[base + 7], 1)
+      field = 'events_invalid_total|' .. topic .. '|' .. m[7]
     else
-      local events_key, times_key
-      if location == '' then
-        events_key, times_key = prefix .. 'network_events', prefix .. 'network_event_times'
-      else
-        events_key, times_key = prefix .. 'events:' .. location, prefix .. 'event_times:' .. location
-      end
-      if redis.call('HSETNX', events_key, event_id, ARGV[base + 6]) == 1 then
-        redis.call('ZADD', times_key, ARGV[base + 5], event_id)
-        redis.call('HINCRBY', counters_key, 'events_total|' .. topic .. '|' .. ARGV[base + 7], 1)
-        fresh[#fresh + 1] = i + 1
-        if touched[location] == nil then
-          touched[location] = {events_key, times_key}
+      local keys = keys_of[location]
+      if keys == nil then
+        if location == '' then
+          keys = {prefix .. 'network_events', prefix .. 'network_event_times'}
+        else
+          keys = {prefix .. 'events:' .. location, prefix .. 'event_times:' .. location}
         end
+        keys_of[location] = keys
+      end
+      if redis.call('HSETNX', keys[1], event_id, ARGV[4 + i]) == 1 then
+        local pairs_of = times[location]
+        if pairs_of == nil then
+          pairs_of = {}
+          times[location] = pairs_of
+          touched[location] = keys
+        end
+        pairs_of[#pairs_of + 1] = m[6]
+        pairs_of[#pairs_of + 1] = event_id
+        field = 'events_total|' .. topic .. '|' .. m[7]
+        fresh[#fresh + 1] = i + 1
       else
-        redis.call('HINCRBY', counters_key, 'events_duplicate_total|' .. topic, 1)
+        field = 'events_duplicate_total|' .. topic
       end
     end
+    counts[field] = (counts[field] or 0) + 1
   end
 end
 
 for tp, offset in pairs(applied) do
   redis.call('HSET', offsets_key, tp, offset)
 end
+for field, n in pairs(counts) do
+  redis.call('HINCRBY', counters_key, field, n)
+end
 for location, keys in pairs(touched) do
+  local pairs_of = times[location]
+  -- unpack() is bounded by the Lua stack: at most 500 members per ZADD.
+  for first = 1, #pairs_of, 1000 do
+    redis.call('ZADD', keys[2], unpack(pairs_of, first, math.min(first + 999, #pairs_of)))
+  end
   if location ~= '' then
     redis.call('SADD', prefix .. 'locations', location)
   end

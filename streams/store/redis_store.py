@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator, Sequence
 from importlib import resources
 from typing import Protocol
 
+import orjson
 import redis.asyncio as aioredis
 
 from streams.store.keys import KeyLayout
@@ -53,22 +54,22 @@ class RedisKpiStore:
         """Apply a batch atomically; returns the 0-based positions of newly stored events."""
         if not records:
             return []
-        args: list[str | bytes | int | float] = [
-            self.keys.prefix,
-            self._retention,
-            len(records),
-        ]
-        for record in records:
-            args += (
-                record.topic,
-                record.partition,
-                record.offset,
-                record.event_id or "",
-                record.location,
-                repr(record.occurred_at),
-                record.payload,
-                record.label,
-            )
+        meta = orjson.dumps(
+            [
+                (
+                    r.topic,
+                    str(r.partition),
+                    str(r.offset),
+                    r.event_id or "",
+                    r.location,
+                    repr(r.occurred_at),
+                    r.label,
+                )
+                for r in records
+            ]
+        )
+        args: list[str | bytes | int | float] = [self.keys.prefix, self._retention, meta]
+        args.extend(r.payload for r in records)
         fresh = await self._apply(keys=[], args=args)
         return [int(position) - 1 for position in fresh]
 

@@ -30,8 +30,10 @@ from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
 from streams.worker import metrics
 from streams.worker.dead_letters import Headers, KafkaDeadLetters
+from streams.worker.heap import HeapGuard
 from streams.worker.messages import RawMessage
 from streams.worker.pipeline import IngestPipeline
+from streams.worker.schedule import compute_due
 from streams.worker.snapshot import encode_snapshot
 
 log = structlog.get_logger(__name__)
@@ -98,6 +100,10 @@ class WorkerRuntime:
         self._dispatches: list[ShipmentDispatched] = []
         self._loaded = asyncio.Event()
         self._dirty = True
+        self.heap = HeapGuard()
+        self._batch_size = settings.worker.batch_size
+        self._computed_at = -1e18  # monotonic end of the last snapshot + alert evaluation
+        self._compute_cost = 0.0  # seconds the last one took
 
     async def _send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers
@@ -151,6 +157,7 @@ class WorkerRuntime:
         for event in result.fresh:
             metrics.EVENT_LAG.observe(max(0.0, now - event.occurred_at.timestamp()))
         metrics.BATCH_SIZE.observe(len(messages))
+        self.heap.after_batch()
         self._dirty = self._dirty or bool(result.fresh)
         for event in result.fresh:
             location = getattr(event, "location", None)
@@ -173,9 +180,15 @@ class WorkerRuntime:
         }
         try:
             await self.store.write_worker_status(orjson.dumps(status))
+        except (RedisError, OSError) as error:
+            log.warning("worker status not written", error=str(error))
+        since = time.monotonic() - self._computed_at
+        if not compute_due(since, self._compute_cost, sum(lag.values()), self._batch_size):
+            return
+        started = time.monotonic()
+        try:
             if self._dirty:
                 self._dirty = False
-                started = time.monotonic()
                 samples = self.engine.samples()
                 metrics.SNAPSHOT_SECONDS.observe(time.monotonic() - started)
                 await self.store.write_snapshot(
@@ -185,6 +198,9 @@ class WorkerRuntime:
             self._dirty = True
             log.warning("snapshot not written", error=str(error))
         await self.evaluate_alerts()
+        self.heap.after_batch()  # the figures just computed are long-lived too
+        self._computed_at = time.monotonic()
+        self._compute_cost = self._computed_at - started
 
     async def evaluate_alerts(self) -> None:
         """Run the alert rules over what changed since the last evaluation, then commit."""
@@ -254,6 +270,8 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
         web_enabled=False,
         datadir=str(settings.worker.data_dir),
         stream_buffer_maxsize=max(4096, settings.worker.batch_size * 2),
+        # One fetch can fill a whole batch (aiokafka's default stops at 500 records).
+        broker_max_poll_records=max(500, settings.worker.batch_size),
         broker_commit_every=settings.worker.batch_size,
         broker_commit_interval=1.0,
         # A SIGKILLed worker holds its partitions until the session times out; keep that short.

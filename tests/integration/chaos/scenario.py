@@ -9,9 +9,11 @@ KPI served must equal a clean single pass of the same log exactly and the batch 
 
 from __future__ import annotations
 
+import contextlib
 import random
 import signal
 import subprocess
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -96,6 +98,59 @@ def clean_pass(kafka: str, redis_url: str, log: Path, work: Path) -> Series:
         monitor.stop()
 
 
+class Streamer:
+    """`kpimon publish -` fed the log at `rate` lines/s from a thread: the log streams in."""
+
+    def __init__(self, monitor: Monitor, log: Path, rate: float) -> None:
+        self.process = subprocess.Popen(
+            [*KPIMON, "publish", "-"],
+            env=monitor.env,
+            cwd=REPO,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=(monitor.log_dir / "publish.log").open("ab"),
+        )
+        self._lines = [line for line in log.read_bytes().splitlines(keepends=True) if line.strip()]
+        self._rate = rate
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._feed, daemon=True)
+        self._thread.start()
+
+    def _feed(self) -> None:
+        stdin = self.process.stdin
+        assert stdin is not None
+        began = time.monotonic()
+        try:
+            for index in range(0, len(self._lines), 10):
+                if self._stop.is_set():
+                    return
+                stdin.write(b"".join(self._lines[index : index + 10]))
+                stdin.flush()
+                pause = began + (index + 10) / self._rate - time.monotonic()
+                if pause > 0:
+                    self._stop.wait(pause)
+        except (BrokenPipeError, OSError):
+            return
+        finally:
+            with contextlib.suppress(OSError):
+                stdin.close()
+
+    def poll(self) -> int | None:
+        return self.process.poll()
+
+    def wait(self, timeout: float) -> None:
+        self._thread.join(timeout)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=max(1.0, timeout))
+
+    def kill(self) -> None:
+        self._stop.set()
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait(timeout=10)
+        self._thread.join(timeout=10)
+
+
 @dataclass
 class ChaosResult:
     seed: int
@@ -134,6 +189,7 @@ def run_chaos(
     redis_kills: int = 1,
     broker_restart: bool = False,
     clean: Series | None = None,
+    stream_seconds: float = 20.0,
     timeout: float = 600,
 ) -> ChaosResult:
     """Stream the seed's log through a worker while killing it, Redis and maybe the broker."""
@@ -158,23 +214,20 @@ def run_chaos(
         kafka_bootstrap=kafka_bootstrap,
         redis_url=redis.url,
         log_dir=work / f"monitor-{seed}",
-        extra_env={"KPIMON_WORKER__BATCH_SIZE": "20", "KPIMON_WORKER__BATCH_TIMEOUT_SECONDS": "0.05"},
+        extra_env={
+            "KPIMON_WORKER__BATCH_SIZE": "20",
+            "KPIMON_WORKER__BATCH_TIMEOUT_SECONDS": "0.05",
+        },
     )
-    publisher: subprocess.Popen[bytes] | None = None
+    publisher: Streamer | None = None
     try:
         monitor.create_topics()
         monitor.start("worker")
         wait_status(monitor)
 
-        def publish() -> subprocess.Popen[bytes]:
+        def publish() -> Streamer:
             result.publish_attempts += 1
-            return subprocess.Popen(
-                [*KPIMON, "publish", str(log)],
-                env=monitor.env,
-                cwd=REPO,
-                stdout=subprocess.DEVNULL,
-                stderr=(monitor.log_dir / "publish.log").open("ab"),
-            )
+            return Streamer(monitor, log, total / stream_seconds)
 
         publisher = publish()
         # (fraction of the log stored, action), in order of fraction.
@@ -188,7 +241,8 @@ def run_chaos(
             while time.monotonic() < deadline and _safe(lambda: stored(monitor)) < target:
                 time.sleep(0.01)
             if publisher.poll() not in (None, 0):
-                publisher = publish()  # a broker restart can fail a publish; re-publishing is safe
+                # A broker restart can fail a publish; re-publishing is safe (event_id).
+                publisher = publish()
             at = _safe(lambda: stored(monitor))
             if action == "worker":
                 monitor.kill("worker", signal.SIGKILL)
@@ -212,7 +266,7 @@ def run_chaos(
         if publisher.poll() != 0:
             publisher = publish()
             publisher.wait(timeout=max(1.0, deadline - time.monotonic()))
-        assert publisher.returncode == 0, (monitor.log_dir / "publish.log").read_text()[-2000:]
+        assert publisher.poll() == 0, (monitor.log_dir / "publish.log").read_text()[-2000:]
         # The worker must have ridden out the Redis and broker outages by itself.
         worker = monitor.processes.get("worker")
         assert worker is not None and worker.poll() is None, (
@@ -237,9 +291,8 @@ def run_chaos(
         result.log.append("worker log tail:\n" + monitor.log_text("worker")[-3000:])
         raise
     finally:
-        if publisher is not None and publisher.poll() is None:
+        if publisher is not None:
             publisher.kill()
-            publisher.wait(timeout=10)
         monitor.stop()
         redis.stop()
         if broker is not None:

@@ -66,6 +66,7 @@ class PrivateRedis:
     port: int = field(default_factory=free_port)
     username: str | None = None
     password: str | None = None
+    tls: dict[str, Path] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -73,6 +74,13 @@ class PrivateRedis:
         return f"redis://127.0.0.1:{self.port}/0"
 
     def client(self) -> redis.Redis:
+        if self.tls:
+            return redis.Redis.from_url(
+                f"rediss://127.0.0.1:{self.port}/0",
+                username=self.username,
+                password=self.password,
+                ssl_ca_certs=str(self.tls["ca"]),
+            )
         return redis.Redis.from_url(self.url, username=self.username, password=self.password)
 
     def start(self) -> None:
@@ -81,7 +89,18 @@ class PrivateRedis:
         lines = [
             "bind 127.0.0.1",
             "protected-mode yes",
-            f"port {self.port}",
+            *(
+                [
+                    "port 0",
+                    f"tls-port {self.port}",
+                    f"tls-cert-file {self.tls['cert']}",
+                    f"tls-key-file {self.tls['key']}",
+                    f"tls-ca-cert-file {self.tls['ca']}",
+                    "tls-auth-clients no",
+                ]
+                if self.tls
+                else [f"port {self.port}"]
+            ),
             "daemonize no",
             f"dir {self.directory}",
             "appendonly yes",
@@ -142,7 +161,7 @@ def make_tls(directory: Path) -> dict[str, Path]:
     # Kafka's PEM keystore: an unencrypted PKCS#8 key followed by the certificate chain.
     keystore = directory / "server-keystore.pem"
     keystore.write_text(key.read_text() + crt.read_text())
-    return {"ca": ca_crt, "keystore": keystore}
+    return {"ca": ca_crt, "keystore": keystore, "cert": crt, "key": key}
 
 
 @dataclass
@@ -160,10 +179,9 @@ class PrivateKafka:
     tls: dict[str, Path] = field(default_factory=dict)
     process: subprocess.Popen[bytes] | None = None
     cluster_id: str = field(
-        default_factory=lambda: base64.urlsafe_b64encode(uuid.uuid4().bytes)
-        .rstrip(b"=")
-        .decode()
-        .replace("-", "a")
+        default_factory=lambda: (
+            base64.urlsafe_b64encode(uuid.uuid4().bytes).rstrip(b"=").decode().replace("-", "a")
+        )
     )
 
     @property

@@ -1,8 +1,9 @@
 """Nothing lost, nothing doubled: SIGKILLed worker and Redis mid-stream, exact KPIs after.
 
 Reduced version of `make chaos` (deploy/chaos.py): one seed, a 1,500-event simulator log
-streamed by `kpimon publish` while the worker is SIGKILLed three times at random points and
-a private Redis (AOF, appendfsync always) is SIGKILLed once; both are restarted. Every KPI
+streamed over ~20 s into `kpimon publish -` while the worker is SIGKILLed three times at
+random points and a private Redis (AOF, appendfsync always) is SIGKILLed once; both are
+restarted. Every KPI
 served must equal a clean single pass of the same log exactly, and the batch reference.
 The Kafka broker restart runs only in `make chaos` (a private broker costs ~35 s here).
 """

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.events.decode import REASONS, Rejection, decode_event
+from streams.events.decode import EARLIEST, LATEST, REASONS, Rejection, decode_event
 from streams.events.models import MODELS, TOPIC_OF, EventBase
 from streams.simulate.config import SimulationConfig
 from streams.simulate.generator import generate
@@ -56,6 +56,10 @@ def check(raw: bytes, topic: str | None = None) -> EventBase | Rejection:
         assert result.event_type in TOPIC_OF
         assert result.occurred_at.tzinfo is not None
         assert len(raw) <= MAX_BYTES
+        for _name, value in result:
+            if isinstance(value, datetime):  # convertible to UTC and an epoch downstream
+                assert EARLIEST <= value.astimezone(UTC) < LATEST
+                datetime.fromtimestamp(value.timestamp(), tz=UTC)
     return result
 
 
@@ -68,8 +72,9 @@ json_scalars = (
 )
 json_values = st.recursive(
     json_scalars,
-    lambda children: st.lists(children, max_size=6)
-    | st.dictionaries(st.text(max_size=12), children, max_size=6),
+    lambda children: (
+        st.lists(children, max_size=6) | st.dictionaries(st.text(max_size=12), children, max_size=6)
+    ),
     max_leaves=25,
 )
 # Not representable by orjson (or not JSON at all): spliced in as raw text.
@@ -198,7 +203,9 @@ def test_numbers_beyond_float_are_out_of_range_or_wrong_type() -> None:
     for literal in (b"1e999", b"-1e999", b"1" * 400):
         for event_type in TYPES:
             event = SAMPLES[event_type]
-            numeric = [k for k, v in event.items() if isinstance(v, int | float) and k != "expedited"]
+            numeric = [
+                k for k, v in event.items() if isinstance(v, int | float) and k != "expedited"
+            ]
             for field in numeric:
                 raw = orjson.dumps({**event, field: "N"}).replace(b'"N"', literal)
                 result = check(raw, TOPIC_OF[event_type])
@@ -208,3 +215,21 @@ def test_numbers_beyond_float_are_out_of_range_or_wrong_type() -> None:
 
 def test_models_cover_every_event_type() -> None:
     assert set(MODELS) == set(TOPIC_OF)
+
+
+@pytest.mark.parametrize(
+    "stamp",
+    [
+        "0001-01-01T00:00:00+14:00",  # year 0 in UTC: crashed the worker's alert timer
+        "0001-01-01T00:00:00Z",
+        "1969-12-31T23:59:59Z",
+        "9999-12-31T23:59:59-14:00",  # year 10000 in UTC
+        "2200-01-01T00:00:00Z",
+    ],
+)
+def test_timestamps_far_in_the_past_or_future_are_out_of_range(stamp: str) -> None:
+    for event_type in TYPES:
+        event = SAMPLES[event_type]
+        for field in [k for k in ("occurred_at", "promised_at", "ordered_at") if k in event]:
+            result = check(orjson.dumps({**event, field: stamp}), TOPIC_OF[event_type])
+            assert isinstance(result, Rejection) and result.reason == "out_of_range", result

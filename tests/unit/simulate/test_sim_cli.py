@@ -104,6 +104,51 @@ def test_publishes_every_event_through_the_event_publisher(monkeypatch: pytest.M
     assert len(fake.raw) == 300 and fake.flushed and fake.closed
 
 
+class UnreachablePublisher:
+    """An EventPublisher whose broker cannot be reached."""
+
+    def __init__(self, kafka: Any) -> None:
+        from kafka.errors import KafkaTimeoutError
+
+        raise KafkaTimeoutError("Unable to bootstrap from ['127.0.0.1:1']")
+
+
+class PickyPublisher(FakePublisher):
+    """Rejects order.placed events as the contract check would reject an invalid event."""
+
+    def publish_raw(self, raw: bytes) -> object:
+        from streams.events.publisher import RejectedEvent
+
+        if b'"order.placed"' in raw:
+            raise RejectedEvent(Rejection("invalid", "test"))
+        return super().publish_raw(raw)
+
+
+def test_unreachable_kafka_is_a_clear_error(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """When the publisher cannot reach Kafka the command says so and exits with status 2."""
+    import streams.events.publisher as publisher
+
+    monkeypatch.setattr(publisher, "EventPublisher", UnreachablePublisher)
+    assert cli.run(parse("--events", "10", "--start", START), Settings()) == 2
+    assert "cannot publish to Kafka" in capsys.readouterr().err
+
+
+def test_rejected_events_are_reported_and_fail_the_run(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Events the publisher rejects are counted, the rest still sent, and the exit status is 1."""
+    import streams.events.publisher as publisher
+
+    monkeypatch.setattr(publisher, "EventPublisher", PickyPublisher)
+    FakePublisher.instances.clear()
+    assert cli.run(parse("--events", "400", "--start", START), Settings()) == 1
+    (fake,) = FakePublisher.instances
+    assert 0 < len(fake.raw) < 400
+    assert "rejected by the contract" in capsys.readouterr().out
+
+
 SIZED_200 = orders_per_hour_for(200 * 3600, 4)  # world sized for 200 events/s at speed-up 1
 SIZED_50 = orders_per_hour_for(50 * 3600, 4)
 

@@ -1,0 +1,23 @@
+"""When the worker recomputes the KPI snapshot and evaluates alerts (pure).
+
+Both cost time proportional to the state they cover, and the agent waits while
+they run (one event loop). After one that took `cost` seconds the worker ingests
+for at least as long again; while it is catching up on a backlog (consumer lag
+over a few batches) for ten times as long and at least 30 s, so a backlog is not
+slowed down by recomputing figures every second. They are never skipped for
+good: alerts come late while catching up, not never.
+"""
+
+from __future__ import annotations
+
+SPACING = 1.0
+SPACING_BEHIND = 10.0
+CATCH_UP_MIN_SECONDS = 30.0
+BEHIND_BATCHES = 4
+
+
+def compute_due(since: float, cost: float, lag: int, batch_size: int) -> bool:
+    """`since`: seconds since the last one ended; `cost`: how long it took; `lag`: messages."""
+    if lag > BEHIND_BATCHES * batch_size:
+        return since >= max(cost * SPACING_BEHIND, CATCH_UP_MIN_SECONDS)
+    return since >= cost * SPACING
