@@ -100,7 +100,7 @@ class KpiSettings(BaseModel):
         default=1.0, gt=0, description="how often the worker recomputes the KPIs"
     )
     max_locations: int = Field(
-        default=500, ge=1, description="cap on distinct location label values exported"
+        default=200, ge=1, description="cap on distinct location label values exported"
     )
     max_label_values: int = Field(
         default=200, ge=1, description="cap on distinct values of other labels exported"

@@ -21,8 +21,9 @@ from redis.exceptions import RedisError
 
 from alerts.runtime import AlertRuntime
 from streams.core.engine import KpiEngine
+from streams.core.samples import Sample
 from streams.core.windows import parse_duration
-from streams.events.models import ShipmentDispatched
+from streams.events.models import Event, ShipmentDispatched
 from streams.kafka.topics import TopicNames
 from streams.settings import Settings
 from streams.store.connection import async_client
@@ -35,10 +36,21 @@ from streams.worker.messages import RawMessage
 from streams.worker.pipeline import IngestPipeline
 from streams.worker.schedule import compute_due
 from streams.worker.snapshot import encode_snapshot
+from streams.worker.steps import event_time_steps
 
 log = structlog.get_logger(__name__)
 
 RETRY_MAX_SECONDS = 30.0
+# A batch is fed to the engine in steps of at least this much event time, with the
+# alert rules evaluated between steps (at most ALERT_STEPS a batch), so a backlog or
+# a file published at once pages as it happened: the projected stockout before the
+# stockout. 900 s is the shortest minimum duration among the shipped rules.
+ALERT_STEP_SECONDS = 900.0
+ALERT_STEPS = 16
+
+
+class RuntimeSnapshotError(Exception):
+    """The engine failed to compute a snapshot (already logged)."""
 
 
 def retention_seconds(settings: Settings) -> float:
@@ -145,11 +157,13 @@ class WorkerRuntime:
         """Process one batch, retrying with back-off until Redis and the broker take it."""
         await self.load()
         delay = 0.2
+        failed = False
         while True:
             try:
                 result = await self.pipeline.process(messages)
                 break
             except (TimeoutError, RedisError, OSError) as error:
+                failed = True
                 log.warning("batch failed; retrying", error=str(error), delay=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
@@ -157,16 +171,48 @@ class WorkerRuntime:
         for event in result.fresh:
             metrics.EVENT_LAG.observe(max(0.0, now - event.occurred_at.timestamp()))
         metrics.BATCH_SIZE.observe(len(messages))
+        if failed:
+            # Redis may have applied the batch before the failure reached us; the retry
+            # then skips it as a redelivery and reports nothing new. Rebuild the engine
+            # from what Redis holds, so it cannot miss those events.
+            await self.reload_engine()
+            self._touched.update(self.engine.locations())
+        else:
+            catching_up = sum(self.consumer_lag().values()) > 4 * self._batch_size
+            steps = event_time_steps(
+                result.fresh, ALERT_STEP_SECONDS, 1 if catching_up else ALERT_STEPS
+            )
+            for number, step in enumerate(steps, start=1):
+                self.pipeline.feed(step)
+                self._note_for_alerts(step)
+                if number < len(steps):
+                    await self.evaluate_alerts()
         self.heap.after_batch()
         self._dirty = self._dirty or bool(result.fresh)
-        for event in result.fresh:
+
+    def _note_for_alerts(self, events: list[Event]) -> None:
+        for event in events:
             location = getattr(event, "location", None)
             if location is not None:
                 self._touched.add(location)
             if isinstance(event, ShipmentDispatched):
                 self._dispatches.append(event)
-        if any(event.event_type.startswith("disruption.") for event in result.fresh):
+        if any(event.event_type.startswith("disruption.") for event in events):
             self._touched.update(self.engine.locations())
+
+    async def reload_engine(self) -> None:
+        """A new engine rebuilt from the event log in Redis (retrying while it is down)."""
+        delay = 0.5
+        while True:
+            try:
+                await self.pipeline.reload(KpiEngine(self.settings.kpi))
+                break
+            except (RedisError, OSError) as error:
+                log.warning("engine reload failed; retrying", error=str(error), delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        self.engine = self.pipeline.engine
+        self._dirty = True
 
     async def write_snapshot(self) -> None:
         if not self._loaded.is_set():
@@ -189,7 +235,7 @@ class WorkerRuntime:
         try:
             if self._dirty:
                 self._dirty = False
-                samples = self.engine.samples()
+                samples = self._samples()
                 metrics.SNAPSHOT_SECONDS.observe(time.monotonic() - started)
                 await self.store.write_snapshot(
                     encode_snapshot(time.time(), samples, self.pipeline.events_fed)
@@ -197,10 +243,20 @@ class WorkerRuntime:
         except (RedisError, OSError) as error:
             self._dirty = True
             log.warning("snapshot not written", error=str(error))
+        except RuntimeSnapshotError:
+            self._dirty = True
         await self.evaluate_alerts()
         self.heap.after_batch()  # the figures just computed are long-lived too
         self._computed_at = time.monotonic()
         self._compute_cost = self._computed_at - started
+
+    def _samples(self) -> list[Sample]:
+        """The engine's samples; on an engine bug, the error is logged and none are written."""
+        try:
+            return self.engine.samples()
+        except Exception:
+            log.exception("KPI snapshot failed")
+            raise RuntimeSnapshotError from None
 
     async def evaluate_alerts(self) -> None:
         """Run the alert rules over what changed since the last evaluation, then commit."""
@@ -215,6 +271,10 @@ class WorkerRuntime:
             self._touched |= touched
             self._dispatches = dispatches + self._dispatches
             log.warning("alert evaluation not committed", error=str(error))
+            return
+        except Exception:
+            # A bug in a rule must not stop the stream; the KPIs keep flowing.
+            log.exception("alert evaluation failed", locations=len(touched))
             return
         for transition in evaluation.transitions:
             log.info(

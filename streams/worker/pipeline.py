@@ -4,7 +4,9 @@ The order of the steps is the delivery guarantee:
 1. rejected messages reach the dead-letter topic (acknowledged by the broker);
 2. the batch is applied to Redis in one atomic step, which skips offsets
    already applied and event_ids already stored, and records the offsets;
-3. only the events stored for the first time are fed to the in-memory engine.
+3. only the events stored for the first time are fed to the in-memory engine
+   (`feed`, called by the worker in event-time steps so the alert rules can
+   look at the state between them).
 Kafka offsets are committed after the batch returns, so a crash anywhere
 redelivers the batch and step 2 makes that redelivery change nothing.
 """
@@ -62,13 +64,17 @@ class IngestPipeline:
             if isinstance(decoded, Rejection):  # stored events were valid when stored
                 log.error("stored event no longer valid", reason=decoded.reason)
                 continue
-            self.engine.add(decoded)
+            try:
+                self.engine.add(decoded)
+            except Exception:
+                log.exception("engine rejected a stored event", event_id=decoded.event_id)
             count += 1
         self.events_fed += count
         log.info("engine rebuilt from redis", events=count, seconds=time.monotonic() - started)
         return count
 
     async def process(self, messages: Sequence[RawMessage]) -> BatchResult:
+        """Dead-letter the rejects, store the batch; returns the events new to the store."""
         classified = classify(messages, self._names, self._max_bytes)
         rejected = [
             (message, outcome)
@@ -91,11 +97,25 @@ class IngestPipeline:
         for position in fresh_positions:
             event = classified.outcomes[position]
             assert not isinstance(event, Rejection)
-            self.engine.add(event)
             fresh.append(event)
-        self.events_fed += len(fresh)
         for message in messages:
             key = (message.topic, message.partition)
             if message.offset > self.positions.get(key, -1):
                 self.positions[key] = message.offset
         return BatchResult(len(messages), fresh, len(rejected))
+
+    def feed(self, events: Sequence[Event]) -> None:
+        """Give events stored for the first time to the engine (each exactly once)."""
+        for event in events:
+            try:
+                self.engine.add(event)
+            except Exception:
+                # Stored, so nothing is lost; an engine bug must not stop the stream.
+                log.exception("engine rejected a stored event", event_id=event.event_id)
+        self.events_fed += len(events)
+
+    async def reload(self, engine: KpiEngine) -> int:
+        """Replace the engine with `engine` rebuilt from everything stored in Redis."""
+        self.engine = engine
+        self.events_fed = 0
+        return await self.rebuild()
