@@ -140,6 +140,11 @@ class WorkerSettings(BaseModel):
         default=0.2, gt=0, description="longest wait to fill a batch"
     )
     data_dir: Path = Field(default=Path("var/worker"), description="faust's data directory")
+    bulk_consume: bool = Field(
+        default=False,
+        description="experimental: hand fetched record batches whole to the pipeline, "
+        "bypassing faust's per-message stream path",
+    )
 
 
 class AlertSettings(BaseModel):
