@@ -42,7 +42,6 @@ lint: install ## ruff check, ruff format --check, mypy
 test: install lint ## install, lint, then unit and integration tests (these start the infra themselves)
 	$(VENV)/bin/pytest tests/unit tests/integration $(PYTEST_ARGS)
 
-# PLACEHOLDER: the live summary is still to come; deploy/demo.sh does up + simulate for now.
 demo: install ## everything up, then a simulated supply chain feeding it (Ctrl-C stops)
 	bash deploy/demo.sh
 

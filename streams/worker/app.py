@@ -30,6 +30,7 @@ from streams.store.connection import async_client
 from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
 from streams.worker import metrics
+from streams.worker.bulk import install_bulk_drain
 from streams.worker.dead_letters import Headers, KafkaDeadLetters
 from streams.worker.heap import HeapGuard
 from streams.worker.messages import RawMessage
@@ -315,10 +316,25 @@ class WorkerRuntime:
         self.engine.prune()
 
 
+class _BulkApp(faust.App):
+    """A faust app whose consumer hands whole fetched batches to the runtime."""
+
+    runtime: WorkerRuntime | None = None
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        runtime = self.runtime
+        if runtime is not None:
+            install_bulk_drain(consumer, runtime.handle)
+        return consumer
+
+
 def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     kafka = settings.kafka
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
-    app = faust.App(
+    bulk = settings.worker.bulk_consume
+    app_class = _BulkApp if bulk else faust.App
+    app = app_class(
         kafka.consumer_group,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
         broker_credentials=_broker_credentials(settings),
@@ -350,6 +366,29 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
         value_serializer="raw",
     )
 
+    if bulk:
+        assert isinstance(app, _BulkApp)
+        app.runtime = runtime
+        # No agent: the conductor subscribes the consumer to the input topics and the
+        # Fetcher's drain (see streams.worker.bulk) hands whole batches to the runtime.
+        app.topics.add(source)
+    else:
+        _add_stream_agent(app, source, runtime, settings)
+
+    @app.timer(settings.kpi.snapshot_interval_seconds)
+    async def snapshot() -> None:
+        await runtime.write_snapshot()
+
+    @app.timer(300.0)
+    async def prune() -> None:
+        await runtime.prune()
+
+    return app, runtime
+
+
+def _add_stream_agent(
+    app: faust.App, source: faust.TopicT, runtime: WorkerRuntime, settings: Settings
+) -> None:
     @app.agent(source, concurrency=1)
     async def ingest(stream: faust.StreamT[bytes]) -> None:
         await runtime.load()
@@ -368,13 +407,3 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
                 for event in events
             ]
             await runtime.handle(messages)
-
-    @app.timer(settings.kpi.snapshot_interval_seconds)
-    async def snapshot() -> None:
-        await runtime.write_snapshot()
-
-    @app.timer(300.0)
-    async def prune() -> None:
-        await runtime.prune()
-
-    return app, runtime

@@ -62,7 +62,9 @@ class BulkDrain:
                 consumer._n_acked = 0
                 await consumer.commit()
 
-    async def _apply(self, messages: list[RawMessage], records: Mapping[Any, Sequence[Any]]) -> None:
+    async def _apply(
+        self, messages: list[RawMessage], records: Mapping[Any, Sequence[Any]]
+    ) -> None:
         await self.handle(messages)
         self.batches += 1
         mark_applied(self.consumer, records)
