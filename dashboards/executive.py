@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards import promql as q
-from dashboards import targets, variables
+from dashboards import shared, targets, variables
 from dashboards.layout import Section, board
 from dashboards.panels import (
     COUNT,
@@ -14,7 +14,6 @@ from dashboards.panels import (
     PER_MILLION,
     PER_YEAR,
     RATIO,
-    SECONDS,
     Query,
     right_axis,
     stat,
@@ -79,13 +78,9 @@ def _working_capital() -> Section:
                 unit=DOLLARS,
                 decimals=0,
             ),
-            stat(
-                "Working capital at risk",
+            shared.working_capital_at_risk(
                 "Σ current value of SKU-locations exposed to demand volatility (CV above "
-                "threshold), supplier lead-time volatility or an active disruption.",
-                [Query(q.total("inventory_working_capital_at_risk_dollars"), "at risk")],
-                unit=DOLLARS,
-                decimals=0,
+                "threshold), supplier lead-time volatility or an active disruption."
             ),
             timeseries(
                 "Turns and DIO trend",
@@ -121,16 +116,11 @@ def _service() -> Section:
     return (
         "Service",
         [
-            stat(
-                "Fill rate",
+            shared.fill_rate(
                 "Σ units shipped (capped at the ordered quantity per line) ÷ Σ units ordered, "
                 "over orders due (promised) in the window, cancelled orders excluded. "
                 + NETWORK
                 + ".",
-                [Query(q.fill_rate(), "fill rate")],
-                unit=RATIO,
-                decimals=1,
-                target=targets.FILL_RATE,
                 width=8,
             ),
             stat(
@@ -188,14 +178,7 @@ def _risk() -> Section:
             stat(
                 "Forecast WAPE",
                 "Σ |actual - forecast| ÷ Σ actual over forecast periods closed in the window.",
-                [
-                    Query(
-                        q.ratio(
-                            "inventory_forecast_abs_error_units", "inventory_forecast_actual_units"
-                        ),
-                        "WAPE",
-                    )
-                ],
+                [Query(shared.WAPE, "WAPE")],
                 unit=RATIO,
                 decimals=1,
                 target=targets.WAPE,
@@ -205,11 +188,7 @@ def _risk() -> Section:
                 "Forecast MAPE",
                 "Mean of |actual - forecast| ÷ actual over closed periods with actual > 0 "
                 "(Σ APE ÷ number of periods).",
-                [
-                    Query(
-                        q.ratio("inventory_forecast_ape_sum", "inventory_forecast_periods"), "MAPE"
-                    )
-                ],
+                [Query(shared.MAPE, "MAPE")],
                 unit=RATIO,
                 decimals=1,
                 target=targets.MAPE,
@@ -244,15 +223,8 @@ def _risk() -> Section:
                 "Forecast error and expedites trend",
                 "WAPE, MAPE and expedite cost % of sales over time (network-wide ratios).",
                 [
-                    Query(
-                        q.ratio(
-                            "inventory_forecast_abs_error_units", "inventory_forecast_actual_units"
-                        ),
-                        "WAPE",
-                    ),
-                    Query(
-                        q.ratio("inventory_forecast_ape_sum", "inventory_forecast_periods"), "MAPE"
-                    ),
+                    Query(shared.WAPE, "WAPE"),
+                    Query(shared.MAPE, "MAPE"),
                     Query(q.expedite_share(), "expedite % of sales"),
                 ],
                 unit=RATIO,
@@ -288,13 +260,8 @@ def _trade_offs() -> Section:
                 decimals=3,
                 width=6,
             ),
-            stat(
-                "Working capital at risk",
-                "Σ current value of volatile or disrupted SKU-locations.",
-                [Query(q.total("inventory_working_capital_at_risk_dollars"), "at risk")],
-                unit=DOLLARS,
-                decimals=0,
-                width=6,
+            shared.working_capital_at_risk(
+                "Σ current value of volatile or disrupted SKU-locations.", width=6
             ),
             stat(
                 "Working capital at risk % of value",
@@ -330,13 +297,7 @@ def _planning() -> Section:
                 "Policy changes per SKU-location",
                 "Σ policy.applied events in the window ÷ Σ SKU-locations known (seen in any "
                 "inventory event) — lower means stabler policies.",
-                [
-                    Query(
-                        f"{q.total('inventory_window_policy_changes')}"
-                        f" / {q.total('inventory_sku_locations', q.AT)}",
-                        "changes per SKU-location",
-                    )
-                ],
+                [Query(shared.POLICY_CHANGES_PER_SKU_LOCATION, "changes per SKU-location")],
                 unit=COUNT,
                 decimals=2,
                 target=targets.POLICY_CHANGES_PER_SKU_LOCATION,
@@ -345,68 +306,33 @@ def _planning() -> Section:
             stat(
                 "Planner override rate",
                 "Σ policy.overridden ÷ Σ policy.recommended in the window.",
-                [
-                    Query(
-                        q.ratio(
-                            "inventory_window_policy_overrides",
-                            "inventory_window_policy_recommendations",
-                        ),
-                        "override rate",
-                    )
-                ],
+                [Query(shared.OVERRIDE_RATE, "override rate")],
                 unit=RATIO,
                 decimals=1,
                 target=targets.OVERRIDE_RATE,
                 width=8,
             ),
-            stat(
+            shared.time_to_replan(
                 "Time-to-replan, median",
                 "Median time from a disruption's occurred_at to the first policy.applied for a "
                 "SKU-location it covers, over every disruption seen (from the histogram).",
-                [Query(q.replan_quantile(0.5), "median")],
-                unit=SECONDS,
-                decimals=1,
-                target=targets.TIME_TO_REPLAN_SECONDS,
-                unit_word=" s",
-                width=8,
+                0.5,
+                "median",
             ),
             timeseries(
                 "Override rate and policy changes trend",
                 "Planner override rate (left axis, dashed target bands) and policy changes per "
                 "SKU-location (right axis) over time.",
                 [
-                    Query(
-                        q.ratio(
-                            "inventory_window_policy_overrides",
-                            "inventory_window_policy_recommendations",
-                        ),
-                        "override rate",
-                    ),
-                    Query(
-                        f"{q.total('inventory_window_policy_changes')}"
-                        f" / {q.total('inventory_sku_locations', q.AT)}",
-                        "changes per SKU-location",
-                    ),
+                    Query(shared.OVERRIDE_RATE, "override rate"),
+                    Query(shared.POLICY_CHANGES_PER_SKU_LOCATION, "changes per SKU-location"),
                 ],
                 unit=RATIO,
                 decimals=1,
                 target=targets.OVERRIDE_RATE,
                 overrides=[right_axis("changes per SKU-location", COUNT, 2)],
             ),
-            timeseries(
-                "Time-to-replan median by location",
-                "Median time-to-replan of the disruptions reported in the window, per location.",
-                [
-                    Query(
-                        f"inventory_time_to_replan_median_seconds{q.IN_WINDOW}",
-                        "{{location}}",
-                    )
-                ],
-                unit=SECONDS,
-                decimals=0,
-                target=targets.TIME_TO_REPLAN_SECONDS,
-                unit_word=" s",
-            ),
+            shared.time_to_replan_by_location("Time-to-replan median by location"),
         ],
     )
 

@@ -5,15 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards import promql as q
-from dashboards import targets, variables
+from dashboards import shared, targets, variables
 from dashboards.layout import Section, board
 from dashboards.panels import (
     COUNT,
-    DAYS,
     DOLLARS,
     PER_HOUR,
     RATIO,
-    SECONDS,
     Column,
     Query,
     bar_gauge,
@@ -56,24 +54,15 @@ def _alerts() -> Section:
                 target=targets.FIRING_ALERTS,
                 width=4,
             ),
-            stat(
-                "Stocked out now",
+            shared.stocked_out_now(
                 "SKU-locations with nothing on hand now (the Stockout alert's condition), Σ "
                 "over the selected locations.",
-                [Query(q.total("inventory_stocked_out_sku_locations", q.AT), "stocked out")],
-                unit=COUNT,
-                decimals=0,
-                target=targets.STOCKED_OUT_NOW,
                 width=4,
             ),
-            stat(
+            shared.projected_stockouts(
                 "Projected stockouts",
                 "SKU-locations whose projected stockout time falls inside the replenishment lead "
                 "time (the Projected stockout alert's condition).",
-                [Query(q.total("inventory_projected_stockout_sku_locations", q.AT), "projected")],
-                unit=COUNT,
-                decimals=0,
-                target=targets.PROJECTED_STOCKOUTS,
                 width=4,
             ),
             stat(
@@ -85,23 +74,13 @@ def _alerts() -> Section:
                 decimals=0,
                 width=4,
             ),
-            stat(
-                "Working capital at risk",
+            shared.working_capital_at_risk(
                 "Σ current value of SKU-locations exposed to demand or lead-time volatility or "
-                "covered by an active disruption.",
-                [Query(q.total("inventory_working_capital_at_risk_dollars"), "at risk")],
-                unit=DOLLARS,
-                decimals=0,
-                width=4,
+                "covered by an active disruption."
             ),
-            stat(
-                "Fill rate",
+            shared.fill_rate(
                 "Σ units shipped ÷ Σ units ordered, orders due in the window (the service alert "
                 "fires below target).",
-                [Query(q.fill_rate(), "fill rate")],
-                unit=RATIO,
-                decimals=1,
-                target=targets.FILL_RATE,
                 width=4,
             ),
             table(
@@ -157,30 +136,15 @@ def _stockouts() -> Section:
                 decimals=0,
                 target=targets.STOCKED_OUT_NOW,
             ),
-            table(
+            shared.closest_to_stockout(
                 "Next to stock out",
                 "The 15 SKU-locations with the fewest days of cover ((on hand + in transit) ÷ "
                 "expected daily demand): where the next stockout page will come from.",
-                [
-                    Query(
-                        "bottomk(15, sum by (location, sku) "
-                        f"(inventory_at_risk_days_of_cover{q.AT}))",
-                        table=True,
-                    )
-                ],
-                [Column("Days of cover", DAYS, 1, targets.DAYS_OF_COVER)],
-                sort_by="Days of cover",
+                15,
             ),
-            bar_gauge(
-                "Fill rate by location",
+            shared.fill_rate_by_location(
                 "Σ units shipped ÷ Σ units ordered per location, orders due in the window; red "
-                "bars are below the alerting band.",
-                [Query(q.fill_rate(labels="location"), "{{location}}")],
-                unit=RATIO,
-                decimals=1,
-                target=targets.FILL_RATE,
-                min_value=0,
-                max_value=1,
+                "bars are below the alerting band."
             ),
             bar_gauge(
                 "OTIF by location",
@@ -200,27 +164,19 @@ def _disruptions() -> Section:
     return (
         "Disruptions and exposure",
         [
-            stat(
+            shared.time_to_replan(
                 "Time-to-replan p50",
                 "Median time from a disruption's occurred_at to the first policy.applied for a "
                 "SKU-location it covers, over every disruption seen at the selected locations.",
-                [Query(q.replan_quantile(0.5), "p50")],
-                unit=SECONDS,
-                decimals=1,
-                target=targets.TIME_TO_REPLAN_SECONDS,
-                unit_word=" s",
-                width=8,
+                0.5,
+                "p50",
             ),
-            stat(
+            shared.time_to_replan(
                 "Time-to-replan p90",
                 "90th percentile of time-to-replan over every disruption seen at the selected "
                 "locations (histogram inventory_time_to_replan_seconds).",
-                [Query(q.replan_quantile(0.9), "p90")],
-                unit=SECONDS,
-                decimals=1,
-                target=targets.TIME_TO_REPLAN_SECONDS,
-                unit_word=" s",
-                width=8,
+                0.9,
+                "p90",
             ),
             stat(
                 "Disruptions replanned",
@@ -273,20 +229,7 @@ def _disruptions() -> Section:
                 unit=PER_HOUR,
                 decimals=1,
             ),
-            timeseries(
-                "Time-to-replan median by location (window)",
-                "Median time-to-replan of the disruptions reported in the window, per location.",
-                [
-                    Query(
-                        f"inventory_time_to_replan_median_seconds{q.IN_WINDOW}",
-                        "{{location}}",
-                    )
-                ],
-                unit=SECONDS,
-                decimals=0,
-                target=targets.TIME_TO_REPLAN_SECONDS,
-                unit_word=" s",
-            ),
+            shared.time_to_replan_by_location("Time-to-replan median by location (window)"),
         ],
     )
 

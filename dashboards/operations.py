@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from dashboards import promql as q
-from dashboards import targets, variables
+from dashboards import shared, targets, variables
 from dashboards.layout import PanelBuilder, Section, board
 from dashboards.panels import (
     COUNT,
@@ -149,6 +149,27 @@ def _service() -> Section:
     )
 
 
+# The per-location gauges of the scorecard, each read over the KPI window.
+SCORECARD: list[tuple[str, Column]] = [
+    ("inventory_turns_annualized", Column("Turns", PER_YEAR, 1, targets.TURNS)),
+    ("inventory_days_inventory_outstanding_days", Column("DIO", DAYS, 1, targets.DIO_DAYS)),
+    ("inventory_excess_obsolete_ratio", Column("E&O", RATIO, 1, targets.EXCESS_OBSOLETE)),
+    ("inventory_fill_rate_ratio", Column("Fill rate", RATIO, 1, targets.FILL_RATE)),
+    ("inventory_line_fill_rate_ratio", Column("Line fill", RATIO, 1, targets.LINE_FILL_RATE)),
+    ("inventory_otif_ratio", Column("OTIF", RATIO, 1, targets.OTIF)),
+    ("inventory_stockout_events", Column("Stockouts", COUNT, 0, targets.STOCKOUT_EVENTS)),
+    ("inventory_forecast_wape_ratio", Column("WAPE", RATIO, 1, targets.WAPE)),
+    ("inventory_forecast_mape_ratio", Column("MAPE", RATIO, 1, targets.MAPE)),
+    ("inventory_expedite_cost_sales_ratio", Column("Expedite %", RATIO, 2, targets.EXPEDITE_SHARE)),
+    ("inventory_service_level_per_million_dollars", Column("Service per $1M", PER_MILLION, 3)),
+    ("inventory_planner_override_ratio", Column("Overrides", RATIO, 1, targets.OVERRIDE_RATE)),
+    (
+        "inventory_policy_changes_per_sku_location",
+        Column("Policy changes / SKU-loc", COUNT, 2, targets.POLICY_CHANGES_PER_SKU_LOCATION),
+    ),
+]
+
+
 def _location_query(metric: str, matchers: str = q.IN_WINDOW) -> Query:
     return Query(f"sum by (location) ({metric}{matchers})", table=True)
 
@@ -156,55 +177,7 @@ def _location_query(metric: str, matchers: str = q.IN_WINDOW) -> Query:
 def _locations() -> Section:
     scorecard = [
         (_location_query("inventory_value_dollars", q.AT), Column("Value", DOLLARS, 0)),
-        (
-            _location_query("inventory_turns_annualized"),
-            Column("Turns", PER_YEAR, 1, targets.TURNS),
-        ),
-        (
-            _location_query("inventory_days_inventory_outstanding_days"),
-            Column("DIO", DAYS, 1, targets.DIO_DAYS),
-        ),
-        (
-            _location_query("inventory_excess_obsolete_ratio"),
-            Column("E&O", RATIO, 1, targets.EXCESS_OBSOLETE),
-        ),
-        (
-            _location_query("inventory_fill_rate_ratio"),
-            Column("Fill rate", RATIO, 1, targets.FILL_RATE),
-        ),
-        (
-            _location_query("inventory_line_fill_rate_ratio"),
-            Column("Line fill", RATIO, 1, targets.LINE_FILL_RATE),
-        ),
-        (_location_query("inventory_otif_ratio"), Column("OTIF", RATIO, 1, targets.OTIF)),
-        (
-            _location_query("inventory_stockout_events"),
-            Column("Stockouts", COUNT, 0, targets.STOCKOUT_EVENTS),
-        ),
-        (
-            _location_query("inventory_forecast_wape_ratio"),
-            Column("WAPE", RATIO, 1, targets.WAPE),
-        ),
-        (
-            _location_query("inventory_forecast_mape_ratio"),
-            Column("MAPE", RATIO, 1, targets.MAPE),
-        ),
-        (
-            _location_query("inventory_expedite_cost_sales_ratio"),
-            Column("Expedite %", RATIO, 2, targets.EXPEDITE_SHARE),
-        ),
-        (
-            _location_query("inventory_service_level_per_million_dollars"),
-            Column("Service per $1M", PER_MILLION, 3),
-        ),
-        (
-            _location_query("inventory_planner_override_ratio"),
-            Column("Overrides", RATIO, 1, targets.OVERRIDE_RATE),
-        ),
-        (
-            _location_query("inventory_policy_changes_per_sku_location"),
-            Column("Policy changes / SKU-loc", COUNT, 2, targets.POLICY_CHANGES_PER_SKU_LOCATION),
-        ),
+        *((_location_query(metric), column) for metric, column in SCORECARD),
     ]
     return (
         "Locations",
@@ -219,15 +192,8 @@ def _locations() -> Section:
                 width=24,
                 height=10,
             ),
-            bar_gauge(
-                "Fill rate by location",
-                "Σ units shipped ÷ Σ units ordered per location, orders due in the window.",
-                [Query(q.fill_rate(labels="location"), "{{location}}")],
-                unit=RATIO,
-                decimals=1,
-                target=targets.FILL_RATE,
-                min_value=0,
-                max_value=1,
+            shared.fill_rate_by_location(
+                "Σ units shipped ÷ Σ units ordered per location, orders due in the window."
             ),
             bar_gauge(
                 "Working capital at risk by location (top 10)",
@@ -301,23 +267,13 @@ def _at_risk() -> Section:
     return (
         "At-risk SKU-locations",
         [
-            stat(
-                "Stocked out now",
-                "SKU-locations whose on hand is 0 now, Σ over the selected locations.",
-                [Query(q.total("inventory_stocked_out_sku_locations", q.AT), "stocked out")],
-                unit=COUNT,
-                decimals=0,
-                target=targets.STOCKED_OUT_NOW,
-                width=8,
+            shared.stocked_out_now(
+                "SKU-locations whose on hand is 0 now, Σ over the selected locations.", width=8
             ),
-            stat(
+            shared.projected_stockouts(
                 "Projected to stock out",
                 "SKU-locations whose projected stockout time falls inside the replenishment lead "
                 "time, Σ over the selected locations.",
-                [Query(q.total("inventory_projected_stockout_sku_locations", q.AT), "projected")],
-                unit=COUNT,
-                decimals=0,
-                target=targets.PROJECTED_STOCKOUTS,
                 width=8,
             ),
             stat(
@@ -328,19 +284,11 @@ def _at_risk() -> Section:
                 decimals=0,
                 width=8,
             ),
-            table(
+            shared.closest_to_stockout(
                 "SKU-locations closest to stockout",
                 "The 20 SKU-locations with the fewest days of cover ((on hand + in transit) ÷ "
                 "expected daily demand) among the exporter's bounded top-N at-risk list.",
-                [
-                    Query(
-                        "bottomk(20, sum by (location, sku) "
-                        f"(inventory_at_risk_days_of_cover{q.AT}))",
-                        table=True,
-                    )
-                ],
-                [Column("Days of cover", DAYS, 1, targets.DAYS_OF_COVER)],
-                sort_by="Days of cover",
+                20,
                 height=10,
             ),
             bar_gauge(
@@ -362,8 +310,9 @@ def _at_risk() -> Section:
     )
 
 
-def _per_hour(metric: str) -> str:
-    return f"sum by (location) (rate({metric}{q.AT}{q.RATE})) * 3600"
+def _per_hour(metric: str, labels: str = "location") -> str:
+    aggregate = f"sum by ({labels}) " if labels else "sum"
+    return f"{aggregate}(rate({metric}{q.AT}{q.RATE})) * 3600"
 
 
 def _stockouts_and_expedites() -> Section:
@@ -407,14 +356,8 @@ def _stockouts_and_expedites() -> Section:
                 "Units on new order lines and units dispatched per hour of processing time "
                 "(counters), Σ over the selected locations.",
                 [
-                    Query(
-                        f"sum(rate(inventory_units_ordered_total{q.AT}{q.RATE})) * 3600",
-                        "ordered",
-                    ),
-                    Query(
-                        f"sum(rate(inventory_units_shipped_total{q.AT}{q.RATE})) * 3600",
-                        "shipped",
-                    ),
+                    Query(_per_hour("inventory_units_ordered_total", labels=""), "ordered"),
+                    Query(_per_hour("inventory_units_shipped_total", labels=""), "shipped"),
                 ],
                 unit=PER_HOUR,
                 decimals=0,
@@ -425,10 +368,8 @@ def _stockouts_and_expedites() -> Section:
                 "processing time (counters), Σ over the selected locations; expedite share on "
                 "the right axis.",
                 [
-                    Query(
-                        f"sum(rate(inventory_sales_dollars_total{q.AT}{q.RATE})) * 3600", "sales"
-                    ),
-                    Query(f"sum(rate(inventory_cogs_dollars_total{q.AT}{q.RATE})) * 3600", "COGS"),
+                    Query(_per_hour("inventory_sales_dollars_total", labels=""), "sales"),
+                    Query(_per_hour("inventory_cogs_dollars_total", labels=""), "COGS"),
                     Query(q.expedite_share(), "expedite % (window)"),
                 ],
                 unit=DOLLARS,

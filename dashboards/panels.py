@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, Self, TypeVar
 
 from grafana_foundation_sdk.builders import bargauge as bargauge_builder
 from grafana_foundation_sdk.builders import common as common_builder
@@ -113,6 +113,67 @@ def _last_value() -> common_builder.ReduceDataOptions:
     return common_builder.ReduceDataOptions().calcs(["lastNotNull"]).values(False)
 
 
+class _ValuePanel(Protocol):
+    def title(self, title: str) -> Self: ...
+
+    def description(self, description: str) -> Self: ...
+
+    def datasource(self, datasource: dashboard_model.DataSourceRef) -> Self: ...
+
+    def targets(self, targets: list[cogbuilder.Builder[cogvariants.Dataquery]]) -> Self: ...
+
+    def unit(self, unit: str) -> Self: ...
+
+    def decimals(self, decimals: float) -> Self: ...
+
+    def thresholds(
+        self, thresholds: cogbuilder.Builder[dashboard_model.ThresholdsConfig]
+    ) -> Self: ...
+
+
+_Panel = TypeVar("_Panel", bound=_ValuePanel)
+
+
+def _values(
+    panel: _Panel,
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    unit: str,
+    decimals: int,
+    target: Target | None,
+    unit_word: str,
+) -> _Panel:
+    """What every value panel sets alike: text, queries, unit and target colours."""
+    return (
+        panel.title(title)
+        .description(_describe(description, target, unit_word))
+        .datasource(DATASOURCE)
+        .targets(_targets(queries))
+        .unit(unit)
+        .decimals(decimals)
+        .thresholds(thresholds(target))
+    )
+
+
+def _threshold_colours() -> dashboard_builder.FieldColor:
+    return dashboard_builder.FieldColor().mode(dashboard_model.FieldColorModeId.THRESHOLDS)
+
+
+class _Bounded(Protocol):
+    def min(self, min_val: float) -> Any: ...
+
+    def max(self, max_val: float) -> Any: ...
+
+
+def _bounds(panel: _Bounded, min_value: float | None, max_value: float | None) -> None:
+    """Fix the value axis (or bar range) at either end that is given."""
+    if min_value is not None:
+        panel.min(min_value)
+    if max_value is not None:
+        panel.max(max_value)
+
+
 def stat(
     title: str,
     description: str,
@@ -129,17 +190,10 @@ def stat(
 ) -> stat_builder.Panel:
     """A big number (last value) with a sparkline of its trend and target colours."""
     panel = (
-        stat_builder.Panel()
-        .title(title)
-        .description(_describe(description, target, unit_word))
-        .datasource(DATASOURCE)
-        .targets(_targets(queries))
-        .unit(unit)
-        .decimals(decimals)
-        .thresholds(thresholds(target))
-        .color_scheme(
-            dashboard_builder.FieldColor().mode(dashboard_model.FieldColorModeId.THRESHOLDS)
+        _values(
+            stat_builder.Panel(), title, description, queries, unit, decimals, target, unit_word
         )
+        .color_scheme(_threshold_colours())
         .graph_mode(common.BigValueGraphMode.AREA if sparkline else common.BigValueGraphMode.NONE)
         .color_mode(common.BigValueColorMode.VALUE)
         .text_mode(common.BigValueTextMode.AUTO)
@@ -171,14 +225,16 @@ def timeseries(
 ) -> timeseries_builder.Panel:
     """A trend over the dashboard's time range; a target is drawn as dashed lines."""
     panel = (
-        timeseries_builder.Panel()
-        .title(title)
-        .description(_describe(description, target, unit_word))
-        .datasource(DATASOURCE)
-        .targets(_targets(queries))
-        .unit(unit)
-        .decimals(decimals)
-        .thresholds(thresholds(target))
+        _values(
+            timeseries_builder.Panel(),
+            title,
+            description,
+            queries,
+            unit,
+            decimals,
+            target,
+            unit_word,
+        )
         .line_width(2)
         .fill_opacity(10)
         .span_nulls(True)
@@ -205,10 +261,7 @@ def timeseries(
         panel.override_by_name(override["name"], override["properties"])
     if stacked:
         panel.stacking(common_builder.StackingConfig().mode(common.StackingMode.NORMAL))
-    if min_value is not None:
-        panel.min(min_value)
-    if max_value is not None:
-        panel.max(max_value)
+    _bounds(panel, min_value, max_value)
     return panel
 
 
@@ -228,27 +281,17 @@ def bar_gauge(
 ) -> bargauge_builder.Panel:
     """Horizontal bars, one per series (e.g. per location), coloured against a target."""
     panel = (
-        bargauge_builder.Panel()
-        .title(title)
-        .description(_describe(description, target, unit_word))
-        .datasource(DATASOURCE)
-        .targets(_targets(queries))
-        .unit(unit)
-        .decimals(decimals)
-        .thresholds(thresholds(target))
-        .color_scheme(
-            dashboard_builder.FieldColor().mode(dashboard_model.FieldColorModeId.THRESHOLDS)
+        _values(
+            bargauge_builder.Panel(), title, description, queries, unit, decimals, target, unit_word
         )
+        .color_scheme(_threshold_colours())
         .orientation(common.VizOrientation.HORIZONTAL)
         .display_mode(common.BarGaugeDisplayMode.GRADIENT)
         .reduce_options(_last_value())
         .span(width)
         .height(height)
     )
-    if min_value is not None:
-        panel.min(min_value)
-    if max_value is not None:
-        panel.max(max_value)
+    _bounds(panel, min_value, max_value)
     return panel
 
 

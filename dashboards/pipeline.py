@@ -30,6 +30,10 @@ def _rate(series: str, labels: str = "") -> str:
     return f"sum{q.by(labels)}(rate({series}{q.RATE}))"
 
 
+def _rate_quantile(quantile: float, bucket: str) -> str:
+    return f"histogram_quantile({quantile:g}, sum by (le) (rate({bucket}{q.RATE})))"
+
+
 DLQ_SHARE = f"({_rate(INVALID)} or vector(0)) / ({_rate(EVENTS)} + ({_rate(INVALID)} or vector(0)))"
 SNAPSHOT_AGE = "time() - max(kpimon_kpi_snapshot_timestamp_seconds)"
 
@@ -303,16 +307,8 @@ def _internals() -> Section:
                 "Messages per batch the worker applies to Redis in one round trip "
                 "(histogram kpimon_worker_batch_messages).",
                 [
-                    Query(
-                        "histogram_quantile(0.5, sum by (le) "
-                        f"(rate(kpimon_worker_batch_messages_bucket{q.RATE})))",
-                        "p50",
-                    ),
-                    Query(
-                        "histogram_quantile(0.99, sum by (le) "
-                        f"(rate(kpimon_worker_batch_messages_bucket{q.RATE})))",
-                        "p99",
-                    ),
+                    Query(_rate_quantile(0.5, "kpimon_worker_batch_messages_bucket"), "p50"),
+                    Query(_rate_quantile(0.99, "kpimon_worker_batch_messages_bucket"), "p99"),
                 ],
                 unit=COUNT,
                 decimals=0,
@@ -324,8 +320,7 @@ def _internals() -> Section:
                 "(kpimon_worker_consumer_lag_messages).",
                 [
                     Query(
-                        "histogram_quantile(0.99, sum by (le) "
-                        f"(rate(kpimon_worker_snapshot_seconds_bucket{q.RATE})))",
+                        _rate_quantile(0.99, "kpimon_worker_snapshot_seconds_bucket"),
                         "snapshot p99 s",
                     ),
                     Query("sum(kpimon_worker_consumer_lag_messages)", "lag (messages)"),
