@@ -112,6 +112,7 @@ class WorkerRuntime:
         self._touched: set[str] = set()
         self._dispatches: list[ShipmentDispatched] = []
         self._loaded = asyncio.Event()
+        self._load_lock = asyncio.Lock()
         self._dirty = True
         self.heap = HeapGuard()
         self._batch_size = settings.worker.batch_size
@@ -140,6 +141,11 @@ class WorkerRuntime:
         """Rebuild the engine from Redis once, before the first batch."""
         if self._loaded.is_set():
             return
+        async with self._load_lock:  # two callers (the startup task, the first batch)
+            if not self._loaded.is_set():
+                await self._load()
+
+    async def _load(self) -> None:
         delay = 0.5
         while True:
             try:
@@ -372,6 +378,10 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
         # No agent: the conductor subscribes the consumer to the input topics and the
         # Fetcher's drain (see streams.worker.bulk) hands whole batches to the runtime.
         app.topics.add(source)
+
+        @app.task
+        async def load() -> None:
+            await runtime.load()
     else:
         _add_stream_agent(app, source, runtime, settings)
 

@@ -1,0 +1,83 @@
+"""The experimental bulk consumption path (KPIMON_WORKER__BULK_CONSUME=true), end to end.
+
+Every message is counted exactly once, offsets reach Kafka's group commit only after the
+batch is in Redis, and a worker killed mid-stream resumes from its committed offsets
+without losing or double-counting anything.
+"""
+
+from __future__ import annotations
+
+import signal
+
+import orjson
+from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+from tests.integration.monitor import Monitor, wait_for
+
+BULK = {"KPIMON_WORKER__BULK_CONSUME": "true"}
+
+
+def snapshot(event_id: str, location: str, on_hand: int) -> bytes:
+    return orjson.dumps(
+        {
+            "event_id": event_id,
+            "event_type": "inventory.snapshot",
+            "occurred_at": "2026-03-01T10:00:00+01:00",
+            "sku": "SKU-1",
+            "location": location,
+            "on_hand": on_hand,
+            "on_order": 0,
+            "in_transit": 0,
+            "unit_cost": 4.0,
+        }
+    )
+
+
+def publish(monitor: Monitor, start: int, count: int) -> None:
+    producer = KafkaProducer(bootstrap_servers=monitor.kafka_bootstrap)
+    for index in range(start, start + count):
+        location = f"DC-{index % 7}"
+        producer.send(
+            monitor.topic_prefix + "inventory",
+            key=location.encode(),
+            value=snapshot(f"bulk-{index}", location, index),
+        )
+    producer.flush()
+    producer.close()
+
+
+def committed(monitor: Monitor) -> int:
+    topic = monitor.topic_prefix + "inventory"
+    consumer = KafkaConsumer(
+        bootstrap_servers=monitor.kafka_bootstrap,
+        group_id=f"kpimon-test-{monitor.name}",
+        enable_auto_commit=False,
+    )
+    try:
+        partitions = consumer.partitions_for_topic(topic) or set()
+        return sum(consumer.committed(TopicPartition(topic, p)) or 0 for p in partitions)
+    finally:
+        consumer.close()
+
+
+def counted(monitor: Monitor, counter: str) -> int:
+    return sum(v for k, v in monitor.counters().items() if k.startswith(counter + "|"))
+
+
+def test_bulk_worker_counts_once_commits_after_apply_and_resumes(
+    monitor_factory: object,
+) -> None:
+    monitor: Monitor = monitor_factory(BULK, exporter=False)  # type: ignore[operator]
+    publish(monitor, 0, 600)
+    monitor.wait_processed(600)
+    # The commit follows the apply: once everything is in Redis it reaches Kafka.
+    wait_for(lambda: committed(monitor) == 600, timeout=30, what="offsets committed")
+    assert counted(monitor, "events_total") == 600
+
+    monitor.kill("worker", signal.SIGKILL)
+    publish(monitor, 600, 600)
+    monitor.start("worker")
+    monitor.wait_processed(1200)
+    wait_for(lambda: committed(monitor) == 1200, timeout=60, what="offsets committed")
+    assert counted(monitor, "events_total") == 1200
+    assert counted(monitor, "events_duplicate_total") == 0
