@@ -3,43 +3,19 @@
 from __future__ import annotations
 
 import signal
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.settings import KpiSettings
-from streams.simulate.config import SimulationConfig
-from streams.simulate.generator import generate, write_jsonl
 from tests.integration.fixtures import MonitorFactory
+from tests.integration.kpi_logs import Series, kpi_series, simulator_log
 from tests.integration.monitor import Monitor, wait_for
 from tests.reference.batch_kpis import compare, compute, load_jsonl, parse_exposition
 
 pytestmark = pytest.mark.integration
 
-START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
 EVENTS = 3000
-
-Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def simulator_log(directory: Path, seed: int, events: int = EVENTS) -> Path:
-    path = directory / f"sim-{seed}.jsonl"
-    if not path.exists():
-        config = SimulationConfig(seed=seed, locations=3, skus=12, start=START, events=events)
-        write_jsonl(generate(config), path)
-    return path
-
-
-def kpi_series(monitor: Monitor) -> Series:
-    """Every inventory_* sample the exporter serves, keyed by name and labels."""
-    series: Series = {}
-    for family in text_string_to_metric_families(monitor.metrics_text()):
-        for sample in family.samples:
-            if sample.name.startswith("inventory_"):
-                series[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return series
 
 
 def feed(monitor: Monitor, log: Path, times: int = 1) -> None:
@@ -66,7 +42,7 @@ def logs(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def clean_pass(monitor_factory: MonitorFactory, logs: Path) -> Series:
     """KPIs after one clean pass of the seed-1 log."""
     monitor = monitor_factory()
-    feed(monitor, simulator_log(logs, 1))
+    feed(monitor, simulator_log(logs, 1, EVENTS))
     series = kpi_series(monitor)
     assert series, "the exporter served no KPI"
     return series
@@ -77,7 +53,7 @@ def test_kpis_match_the_batch_reference(
     monitor_factory: MonitorFactory, logs: Path, seed: int
 ) -> None:
     """Every KPI served equals an independent batch computation of the same log."""
-    log = simulator_log(logs, seed)
+    log = simulator_log(logs, seed, EVENTS)
     monitor = monitor_factory()
     feed(monitor, log)
     expected = compute(load_jsonl(log), KpiSettings())
@@ -91,7 +67,7 @@ def test_replay_from_the_start_gives_identical_kpis(
 ) -> None:
     """A fresh monitor replaying the same log serves exactly the same KPIs."""
     monitor = monitor_factory()
-    feed(monitor, simulator_log(logs, 1))
+    feed(monitor, simulator_log(logs, 1, EVENTS))
     assert kpi_series(monitor) == clean_pass
 
 
@@ -99,7 +75,7 @@ def test_duplicate_publication_changes_nothing(
     monitor_factory: MonitorFactory, logs: Path, clean_pass: Series
 ) -> None:
     """Publishing the whole log twice counts each event once and leaves the KPIs unchanged."""
-    log = simulator_log(logs, 1)
+    log = simulator_log(logs, 1, EVENTS)
     monitor = monitor_factory()
     feed(monitor, log, times=2)
     assert kpi_series(monitor) == clean_pass
@@ -113,7 +89,7 @@ def test_sigkill_mid_stream_and_restart_give_identical_kpis(
     monitor_factory: MonitorFactory, logs: Path, clean_pass: Series
 ) -> None:
     """SIGKILLing the worker twice mid-stream neither loses nor doubles an event."""
-    log = simulator_log(logs, 1)
+    log = simulator_log(logs, 1, EVENTS)
     total = len(load_jsonl(log))
     # Small batches so the kills land mid-stream rather than after the last batch.
     monitor = monitor_factory({"KPIMON_WORKER__BATCH_SIZE": "25"})

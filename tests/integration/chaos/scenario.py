@@ -16,39 +16,15 @@ import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from prometheus_client.parser import text_string_to_metric_families
 
 from streams.settings import KpiSettings
-from streams.simulate.config import SimulationConfig
-from streams.simulate.generator import generate, write_jsonl
 from tests.integration.chaos.services import PrivateKafka, PrivateRedis
+from tests.integration.kpi_logs import Series, kpi_series, simulator_log
 from tests.integration.monitor import KPIMON, REPO, Monitor, wait_for
 from tests.reference.batch_kpis import compare, compute, load_jsonl, parse_exposition
-
-START = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)
-Series = dict[tuple[str, frozenset[tuple[str, str]]], float]
-
-
-def simulator_log(directory: Path, seed: int, events: int) -> Path:
-    path = directory / f"sim-{seed}-{events}.jsonl"
-    if not path.exists():
-        directory.mkdir(parents=True, exist_ok=True)
-        config = SimulationConfig(seed=seed, locations=3, skus=12, start=START, events=events)
-        write_jsonl(generate(config), path)
-    return path
-
-
-def kpi_series(monitor: Monitor) -> Series:
-    series: Series = {}
-    for family in text_string_to_metric_families(monitor.metrics_text()):
-        for sample in family.samples:
-            if sample.name.startswith("inventory_"):
-                series[(sample.name, frozenset(sample.labels.items()))] = sample.value
-    return series
 
 
 def _safe(call: object, default: int = -1) -> int:

@@ -17,8 +17,9 @@ import pytest
 import redis as redis_lib
 from kafka import KafkaConsumer
 
-from tests.integration.chaos.scenario import kpi_series, start_exporter, wait_status
+from tests.integration.chaos.scenario import start_exporter, wait_status
 from tests.integration.chaos.services import PrivateKafka, PrivateRedis, make_tls
+from tests.integration.kpi_logs import kpi_series
 from tests.integration.monitor import Monitor, free_port
 
 pytestmark = pytest.mark.integration
