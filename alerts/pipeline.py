@@ -96,14 +96,23 @@ def evaluate_engine(
 
     disruptions = list(source.disruptions())
     clock = _DisruptionClock.of(disruptions)
-    current = dict(states)
+    # States grouped by partition, so each location is evaluated against its own
+    # states only (a location's evaluation never touches another's: linear, not
+    # locations x states). States of rules no longer configured are dropped at the end.
+    known = rules.by_id()
+    by_partition: dict[str, dict[str, AlertState]] = defaultdict(dict)
+    orphans: dict[str, AlertState] = {}
+    for key, state in states.items():
+        if state.rule_id in known:
+            by_partition[state.partition][key] = state
+        else:
+            orphans[key] = state
     changes: dict[str, AlertState | None] = {}
     transitions: list[Transition] = []
     latest: list[float] = []
 
-    def apply(result: Evaluation) -> None:
-        nonlocal current
-        current = result.states
+    def apply(partition: str, result: Evaluation) -> None:
+        by_partition[partition] = dict(result.states)
         changes.update(result.changes)
         transitions.extend(result.transitions)
 
@@ -115,13 +124,25 @@ def evaluate_engine(
             continue
         latest.append(now)
         observed = observe_location(active, location, views, source.location_kpis, links, shipped)
-        apply(evaluate(rules, observed, current, now, partitions={location}))
+        previous = by_partition.get(location, {})
+        apply(location, evaluate(rules, observed, previous, now, partitions={location}))
 
     if network:
         if clock.latest is not None:
             latest.append(clock.latest)
         if latest:
             observed = observe_network(active, disruptions, links)
-            apply(evaluate(rules, observed, current, max(latest), partitions={NETWORK}))
+            previous = by_partition.get(NETWORK, {})
+            apply(NETWORK, evaluate(rules, observed, previous, max(latest), partitions={NETWORK}))
 
+    current: dict[str, AlertState] = {}
+    for partition_states in by_partition.values():
+        current.update(partition_states)
+    if orphans and latest:
+        dropped = evaluate(rules, (), orphans, max(latest), partitions=set())
+        changes.update(dropped.changes)
+        transitions.extend(dropped.transitions)
+        current.update(dropped.states)
+    else:
+        current.update(orphans)
     return Evaluation(states=current, changes=changes, transitions=transitions)

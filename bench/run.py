@@ -579,9 +579,7 @@ def memory_record(kind: int, loc: int, sku: int, offset: int, now: float, tag: s
             "reason": "cycle count",
         }
         topic = "inventory"
-    return MessageRecord(
-        topic, 0, offset, event_id, location, t, orjson.dumps(body), str(body["event_type"])
-    )
+    return MessageRecord(topic, 0, offset, event_id, orjson.dumps(body), str(body["event_type"]))
 
 
 def iso_of(t: float) -> str:

@@ -141,9 +141,9 @@ class WorkerSettings(BaseModel):
     )
     data_dir: Path = Field(default=Path("var/worker"), description="faust's data directory")
     bulk_consume: bool = Field(
-        default=False,
-        description="experimental: hand fetched record batches whole to the pipeline, "
-        "bypassing faust's per-message stream path",
+        default=True,
+        description="hand each fetched record batch whole to the pipeline (false: "
+        "faust's per-message agent stream, several times slower)",
     )
 
 

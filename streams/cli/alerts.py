@@ -24,7 +24,7 @@ from alerts.pipeline import EngineSource, evaluate_engine
 from alerts.rules import RulesError, RuleSet, load_rules, window_seconds
 from alerts.views import DispatchView
 from streams.events.decode import Rejection, decode_event
-from streams.events.models import Event, ShipmentDispatched
+from streams.events.wire import Event
 from streams.settings import Settings
 
 IDENTITY_LABELS = ("location", "sku", "window", "customer_tier", "shipment_id", "disruption_id")
@@ -139,7 +139,7 @@ def replay(
         engine.add(event)
         location = getattr(event, "location", None)
         state.touched.add(location if isinstance(location, str) else NETWORK)
-        if isinstance(event, ShipmentDispatched):
+        if event.event_type == "shipment.dispatched":
             state.dispatches.append(event)
         latest = occurred if latest is None else max(latest, occurred)
         if every is not None and count % every == 0:

@@ -20,16 +20,16 @@ def add_command(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    from prometheus_client import CollectorRegistry, start_http_server
+    from prometheus_client import CollectorRegistry
 
     from streams.exporter.collector import RedisStateCollector
+    from streams.exporter.exposition import start_server
     from streams.store.connection import sync_client
 
     registry = CollectorRegistry()
     registry.register(RedisStateCollector(sync_client(settings.redis), settings))
-    server, thread = start_http_server(
-        settings.exporter.port, addr=settings.exporter.host, registry=registry
-    )
+    # prometheus_client's server and app, with the KPI families' lines pre-rendered.
+    server, thread = start_server(settings.exporter.host, settings.exporter.port, registry)
     log.info("exporter listening", host=settings.exporter.host, port=settings.exporter.port)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

@@ -3,8 +3,8 @@
 `engine.KpiEngine` is the entry point. The math lives in small modules:
 
 - `windows`: durations, trailing event-time windows, demand days, periods;
-- `position`: a SKU-location's inventory walk (value step function, unit
-  cost at a time, stockout episodes, COGS prices);
+- `position`, `walk`: a SKU-location's inventory walk (value step function,
+  unit cost at a time, stockout episodes, COGS prices);
 - `demand`: ordered quantity over time (expected demand, daily buckets,
   forecast actuals);
 - `orders`, `service`: orders joined with cancellations, dispatches and

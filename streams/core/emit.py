@@ -60,20 +60,14 @@ _SERVICE_COUNTS: tuple[tuple[str, Callable[[ServiceTotals], float]], ...] = (
 def _service_samples(location: str, window: str, population: Population) -> list[Sample]:
     out: list[Sample] = []
     groups = sorted(population.groups.items())
-    for region, channel, tier in (g for g, _ in groups):
-        totals = population.groups[(region, channel, tier)]
+    for (region, channel, tier), totals in groups:
+        # The labels sorted by key, as `sample` sorts them: built once for six samples.
+        group_labels = (
+            ("channel", channel), ("customer_tier", tier), ("location", location),
+            ("region", region), ("window", window),
+        )  # fmt: skip
         for name, read in _SERVICE_COUNTS:
-            out.append(
-                sample(
-                    name,
-                    float(read(totals)),
-                    location=location,
-                    window=window,
-                    region=region,
-                    channel=channel,
-                    customer_tier=tier,
-                )
-            )
+            out.append(Sample(name, group_labels, float(read(totals))))
     for dimension, position in _DIMENSIONS:
         merged: dict[str, ServiceTotals] = {}
         for group, totals in groups:
@@ -123,10 +117,11 @@ def location_samples(figures: LocationFigures, top_at_risk: int) -> list[Sample]
     loc = figures.location
     out: list[Sample] = []
     for w in figures.windows:
+        window_labels = (("location", loc), ("window", w.window))  # sorted, as `sample` sorts
         for name, read in _WINDOW_GAUGES:
             value = read(w)
             if value is not None:
-                out.append(sample(name, float(value), location=loc, window=w.window))
+                out.append(Sample(name, window_labels, float(value)))
         out.extend(_service_samples(loc, w.window, w.service))
     out.append(sample("inventory_value_dollars", figures.value, location=loc))
     out.append(sample("inventory_sku_locations", float(figures.sku_locations), location=loc))

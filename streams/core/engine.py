@@ -14,8 +14,7 @@ disruption id published twice the earliest publication counts.
 
 from __future__ import annotations
 
-import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from streams.core.emit import location_samples
@@ -57,27 +56,34 @@ class KpiEngine:
         self._figures: dict[str, LocationFigures] = {}
         self._samples: dict[str, list[Sample]] = {}
         self._disruption_views: list[DisruptionView] | None = None
-        self._handlers: dict[type, Callable[[Any], None]] = {
-            m.OrderPlaced: self._order_placed,
-            m.OrderCancelled: self._order_cancelled,
-            m.ShipmentDispatched: self._dispatched,
-            m.ShipmentDelivered: self._delivered,
-            m.InboundReceived: self._received,
-            m.InventorySnapshot: self._snapshot,
-            m.InventoryAdjusted: self._adjusted,
-            m.DisruptionReported: self._disruption_reported,
-            m.DisruptionResolved: self._disruption_resolved,
-            m.ForecastPublished: self._forecast,
-            m.PolicyRecommended: self._recommended,
-            m.PolicyOverridden: self._overridden,
-            m.PolicyApplied: self._applied,
+        # Keyed by `event_type`, not by class: events arrive as the pydantic models or
+        # as their msgspec mirrors (same names, fields and `event_type`), read by duck typing.
+        self._handlers: dict[str, Callable[[Any], None]] = {
+            "order.placed": self._order_placed,
+            "order.cancelled": self._order_cancelled,
+            "shipment.dispatched": self._dispatched,
+            "shipment.delivered": self._delivered,
+            "inbound.received": self._received,
+            "inventory.snapshot": self._snapshot,
+            "inventory.adjusted": self._adjusted,
+            "disruption.reported": self._disruption_reported,
+            "disruption.resolved": self._disruption_resolved,
+            "forecast.published": self._forecast,
+            "policy.recommended": self._recommended,
+            "policy.overridden": self._overridden,
+            "policy.applied": self._applied,
         }
 
     # -- recording -----------------------------------------------------------------------
 
-    def add(self, event: m.Event) -> None:
-        """Record one valid event (O(1) amortised; nothing is recomputed here)."""
-        self._handlers[type(event)](event)
+    def add(self, event: Any) -> None:
+        """Record one valid event (O(1) amortised; nothing is recomputed here).
+
+        `event` is a `streams.events.models` event or any object with the same
+        attributes (the msgspec structs the worker decodes into); its handler is
+        chosen by `event.event_type`.
+        """
+        self._handlers[event.event_type](event)
 
     def _touch(self, code: str, t: float) -> LocationState:
         state = self._locations.get(code)
@@ -90,32 +96,28 @@ class KpiEngine:
         self._dirty.add(code)
         return state
 
+    # The handlers run once per event. Those of the frequent kinds only append to the
+    # location (`LocationState.settle` hands the events to the SKU-locations later) and
+    # read each event field once.
+
     def _order_placed(self, e: m.OrderPlaced) -> None:
         t = e.occurred_at.timestamp()
         state = self._touch(e.location, t)
         order = order_record(e, t, e.promised_at.timestamp())
-        accepted, displaced = self._book.add_order(order)
+        kept, displaced = self._book.add_order(order)
         if displaced is not None:
+            state.settle()  # the displaced placement's lines may still be recorded only
             withdrawn = (displaced.placed_at, ORDER_LINE, displaced.event_id, 0.0, 0.0, 0.0)
             for _line_id, sku, _quantity, _price in displaced.lines:
                 sl = state.sku(sku)
                 sl.ledger.remove(withdrawn)
                 sl.reset_demand()
-        # Each line of the kept placement is an arrival of demand at the shelf: a
-        # possible stockout start. A later placement of a kept order id changes nothing.
-        trigger = (t, ORDER_LINE, e.event_id, 0.0, 0.0, 0.0)
-        skus = state.skus
-        for position, line in enumerate(e.lines):
-            sl = skus.get(line.sku) or state.sku(line.sku)
-            if t > sl.last_event_at:
-                sl.last_event_at = t
-            if accepted:
-                sl.ledger.add(trigger)
-                sl.accept_line(order, position, line.quantity)
-        if accepted:
-            state.orders.add(order)
-            state.order_units[e.order_id] = math.fsum(line.quantity for line in e.lines)
-            state.unpriced.update(self._book.dispatches.get(order.key, ()))
+        state.placed.append((order, kept))
+        if kept:
+            # Dispatches that arrived before the order were priced without it.
+            waiting = self._book.dispatches.get(order.key)
+            if waiting:
+                state.unpriced.update({dispatch.event_id: dispatch for dispatch in waiting})
 
     def _order_cancelled(self, e: m.OrderCancelled) -> None:
         state = self._touch(e.location, e.occurred_at.timestamp())
@@ -128,19 +130,9 @@ class KpiEngine:
 
     def _dispatched(self, e: m.ShipmentDispatched) -> None:
         t = e.occurred_at.timestamp()
-        state = self._touch(e.location, t)
         dispatch = dispatch_record(e, t)
         self._book.add_dispatch(dispatch)
-        state.dispatches.add(dispatch)
-        state.unpriced.add(dispatch)
-        state.dispatch_units[e.event_id] = math.fsum(line.quantity for line in e.lines)
-        state.dispatch_expedite[e.event_id] = e.expedite_cost
-        skus = state.skus
-        for line in e.lines:
-            sl = skus.get(line.sku) or state.sku(line.sku)
-            sl.ledger.add_line((t, e.event_id, line.quantity))
-            if t > sl.last_event_at:
-                sl.last_event_at = t
+        self._touch(e.location, t).dispatched.append(dispatch)
 
     def _delivered(self, e: m.ShipmentDelivered) -> None:
         t = e.occurred_at.timestamp()
@@ -166,23 +158,19 @@ class KpiEngine:
 
     def _snapshot(self, e: m.InventorySnapshot) -> None:
         t = e.occurred_at.timestamp()
-        state = self._touch(e.location, t)
-        sl = state.sku(e.sku)
-        sl.known = True
-        sl.ledger.add((t, SNAPSHOT, e.event_id, e.on_hand, e.in_transit, e.unit_cost))
-        sl.seen(t)
-        if e.supplier_id is not None:
-            sl.snapshot_supplier = latest(sl.snapshot_supplier, (t, e.event_id, e.supplier_id))
-            self._supplier_locations.setdefault(e.supplier_id, set()).add(e.location)
-        if e.sku_class is not None:
-            sl.sku_class = latest(sl.sku_class, (t, e.event_id, e.sku_class))
+        location, supplier = e.location, e.supplier_id
+        entry = (t, SNAPSHOT, e.event_id, e.on_hand, e.in_transit, e.unit_cost)
+        self._touch(location, t).inventory.append((e.sku, entry, supplier, e.sku_class))
+        if supplier is not None:
+            served = self._supplier_locations.get(supplier)
+            if served is None:
+                served = self._supplier_locations[supplier] = set()
+            served.add(location)
 
     def _adjusted(self, e: m.InventoryAdjusted) -> None:
         t = e.occurred_at.timestamp()
-        sl = self._touch(e.location, t).sku(e.sku)
-        sl.known = True
-        sl.ledger.add((t, ADJUSTMENT, e.event_id, e.delta, 0.0, 0.0))
-        sl.seen(t)
+        entry = (t, ADJUSTMENT, e.event_id, e.delta, 0.0, 0.0)
+        self._touch(e.location, t).inventory.append((e.sku, entry, None, None))
 
     def _disruption_reported(self, e: m.DisruptionReported) -> None:
         record = DisruptionRecord(
@@ -217,14 +205,31 @@ class KpiEngine:
 
     def _refresh(self) -> None:
         """Recompute the locations that changed since the last read."""
-        if not self._dirty:
-            return
-        for code in sorted(self._dirty):
-            figures = location_figures(self._locations[code], self._ctx)
-            self._figures[code] = figures
-            self._samples[code] = location_samples(figures, self.settings.top_at_risk)
-        self._dirty.clear()
+        if self._dirty:
+            self.refresh(self.changed_locations())
+
+    def refresh(self, codes: Iterable[str]) -> None:
+        """Recompute those of `codes` that changed since they were last computed.
+
+        Lets the worker spread a large recompute over event-loop turns, a slice of
+        `changed_locations()` at a time.
+        """
+        dirty = self._dirty
+        for code in codes:
+            if code in dirty:
+                figures = location_figures(self._locations[code], self._ctx)
+                self._figures[code] = figures
+                self._samples[code] = location_samples(figures, self.settings.top_at_risk)
+                dirty.discard(code)
         self._disruption_views = None
+
+    def changed_locations(self) -> list[str]:
+        """Codes of the locations changed since they were last computed, sorted."""
+        return sorted(self._dirty)
+
+    def as_computed(self) -> ComputedFigures:
+        """The figures as last computed: reads that recompute nothing (see ComputedFigures)."""
+        return ComputedFigures(self)
 
     def samples(self) -> list[Sample]:
         """Every KPI sample of every location and window, locations in code order."""
@@ -282,3 +287,38 @@ class KpiEngine:
         dropped = prune_engine(self._locations, self._ctx, self.settings)
         self._dirty.update(self._locations)
         return dropped
+
+
+class ComputedFigures:
+    """An engine's figures as last computed, without recomputing what changed since.
+
+    The worker recomputes changed locations a slice at a time between batches
+    (`KpiEngine.refresh_some`), then writes the snapshot and evaluates the alert
+    rules from this view, so neither blocks ingestion for a full recompute. A
+    location changed during the pass shows its previous figures until the next one;
+    a location never computed yet is absent.
+    """
+
+    def __init__(self, engine: KpiEngine) -> None:
+        self._engine = engine
+
+    def samples(self) -> list[Sample]:
+        cached = self._engine._samples
+        return [s for code in sorted(cached) for s in cached[code]]
+
+    def sku_locations(self) -> list[SkuLocationView]:
+        figures = self._engine._figures
+        return [v for code in sorted(figures) for v in figures[code].views]
+
+    def location_kpis(self, location: str, window: str) -> dict[str, float]:
+        figures = self._engine._figures.get(location)
+        return figures.kpis(window) if figures is not None else {}
+
+    def locations(self) -> list[str]:
+        return self._engine.locations()
+
+    def watermark(self, location: str) -> float | None:
+        return self._engine.watermark(location)
+
+    def disruptions(self) -> list[DisruptionView]:
+        return disruption_views(self._engine._disruptions, self.sku_locations())

@@ -258,6 +258,7 @@ def _window(
 
 def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
     """Every KPI of the location at its current watermark."""
+    state.settle()
     s, book = ctx.settings, ctx.book
     wm, first = state.watermark(s.allowed_lateness_seconds), state.first_at
     skus = [state.skus[k] for k in sorted(state.skus)]

@@ -20,107 +20,63 @@ snapshot, which reprices everything before it) replays the whole ledger.
 from __future__ import annotations
 
 import math
-from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from itertools import chain
 
-SNAPSHOT, ADJUSTMENT, ORDER_LINE = 0, 1, 2
+from streams.core.walk import (
+    ADJUSTMENT,
+    ORDER_LINE,
+    SNAPSHOT,
+    Entry,
+    Line,
+    Walk,
+    WalkState,
+    floats,
+    ints,
+    step,
+)
 
-Entry = tuple[float, int, str, float, float, float]
-"""`(time, kind, event_id, a, b, c)`: snapshot a=on_hand b=in_transit c=unit_cost;
-adjustment a=delta; order line: no payload."""
+__all__ = ["ADJUSTMENT", "ORDER_LINE", "SNAPSHOT", "Entry", "InventoryLedger", "Line", "Walk"]
 
-WalkState = tuple[float, float, float | None, bool, float | None, int]
-
-
-def floats() -> array[float]:
-    """An empty array of doubles."""
-    return array("d")
-
-
-def ints() -> array[int]:
-    """An empty array of 64-bit integers."""
-    return array("q")
-
-
-Line = tuple[float, str, float]
-"""A dispatch line of this SKU-location: `(time, event_id, quantity)`."""
-
-
-class Walk:
-    """State of the time-ordered walk after the entries applied so far."""
-
-    __slots__ = ("cost", "episodes", "in_transit", "on_hand", "open_since", "stocked_out")
-
-    def __init__(self) -> None:
-        self.on_hand = 0.0
-        self.in_transit = 0.0
-        self.cost: float | None = None  # latest snapshot's cost; None before the first one
-        self.stocked_out = False
-        self.open_since: float | None = None
-        self.episodes = 0  # stockout episodes started, pruned history included
-
-    def copy(self) -> Walk:
-        return Walk.restore(self.state())
-
-    def state(self) -> WalkState:
-        """The walk as a tuple of plain values (kept per snapshot as a resume checkpoint)."""
-        return (
-            self.on_hand, self.in_transit, self.cost, self.stocked_out, self.open_since,
-            self.episodes,
-        )  # fmt: skip
-
-    @staticmethod
-    def restore(state: WalkState) -> Walk:
-        walk = Walk()
-        (
-            walk.on_hand, walk.in_transit, walk.cost, walk.stocked_out, walk.open_since,
-            walk.episodes,
-        ) = state  # fmt: skip
-        return walk
-
-
-def step(walk: Walk, entry: Entry) -> bool:
-    """Apply one entry to `walk`; True when it starts a stockout episode.
-
-    An episode starts when on_hand goes from > 0 to <= 0, or when an order line
-    arrives while on_hand <= 0 and no episode is open; it ends when on_hand > 0.
-    """
-    t, kind, _event_id, a, b, c = entry
-    if kind == ORDER_LINE:
-        if walk.on_hand <= 0 and not walk.stocked_out:
-            walk.stocked_out, walk.open_since = True, t
-            walk.episodes += 1
-            return True
-        return False
-    before = walk.on_hand
-    if kind == SNAPSHOT:
-        walk.on_hand, walk.in_transit, walk.cost = a, b, c
-    else:
-        walk.on_hand = before + a
-    if walk.on_hand > 0:
-        walk.stocked_out, walk.open_since = False, None
-    elif before > 0:
-        walk.stocked_out, walk.open_since = True, t
-        walk.episodes += 1
-        return True
-    return False
+# Shared, always empty stand-ins for the snapshot checkpoints of a ledger without a
+# snapshot and the COGS of one without dispatch lines (most SKU-locations have one or
+# the other only): fewer objects to allocate and for the garbage collector to track.
+# They are never written: `_checkpoint` and `_build_cogs` swap in real ones first, and
+# truncations skip them.
+_NO_FLOATS = floats()
+_NO_INTS = ints()
+_NO_WALKS: list[WalkState] = []
+_NO_LINES: list[Line] = []
 
 
 class InventoryLedger:
-    """Raw inventory events of one SKU-location and the walk built from them."""
+    """Raw inventory events of one SKU-location and the walk built from them.
+
+    There is a ledger for every SKU-location an event names (tens of thousands),
+    so construction only sets up recording: the walk, its arrays and the COGS
+    prices are allocated by the first `build()`. Queries and `prune` come after
+    a build.
+    """
+
+    __slots__ = (
+        "_base", "_built", "_entries", "_first_cost", "_lines", "_lines_pending", "_pending",
+        "_replay_all", "_snap_index", "_snap_points", "_snap_starts", "_snap_walks", "_walk",
+        "areas", "cogs_times", "cogs_values", "revalued_from", "snap_costs", "snap_times",
+        "starts", "times", "values",
+    )  # fmt: skip
 
     def __init__(self) -> None:
-        self._entries: list[Entry] = []
         self._pending: list[Entry] = []
-        self._lines: list[Line] = []
         self._lines_pending: list[Line] = []
-        # Recording is a bare append (the hottest path of the engine): `add` records a
-        # snapshot, adjustment or order-line entry, `add_line` a dispatch line.
-        self.add: Callable[[Entry], None] = self._pending.append
-        self.add_line: Callable[[Line], None] = self._lines_pending.append
-        self._base = Walk()  # state before the first kept entry (after pruning)
+        self._built = False
+
+    def _allocate(self) -> None:
+        """Set up the walk and the derived series (at the first build)."""
+        self._built = True
+        self._entries: list[Entry] = []
+        self._lines = _NO_LINES
+        self._base: Walk | None = None  # state before the first kept entry, once pruned
         self._walk = Walk()
         self._first_cost = 0.0  # prices value before the first snapshot
         # Numbers live in typed arrays, not lists: the garbage collector does not walk them.
@@ -128,18 +84,24 @@ class InventoryLedger:
         self.values = floats()  # value from each change point on ($)
         self.areas = floats()  # areas[k] = values[k] * (times[k+1] - times[k]) ($*s)
         self.starts = floats()  # stockout episode starts (kept history)
-        self.snap_times = floats()
-        self.snap_costs = floats()
-        self._snap_index = ints()  # per snapshot: its entry index, the walk before it,
-        self._snap_walks: list[WalkState] = []  # and the array lengths then (resume checkpoints)
-        self._snap_points = ints()
-        self._snap_starts = ints()
-        self.cogs_times = floats()
-        self.cogs_values = floats()  # quantity * unit_cost(dispatch time) ($)
+        self.snap_times = self.snap_costs = _NO_FLOATS
+        self._snap_index = _NO_INTS  # per snapshot: its entry index, the walk before it,
+        self._snap_walks = _NO_WALKS  # and the array lengths then (resume checkpoints)
+        self._snap_points = self._snap_starts = _NO_INTS
+        self.cogs_times = _NO_FLOATS
+        self.cogs_values = _NO_FLOATS  # quantity * unit_cost(dispatch time) ($)
         self.revalued_from = math.inf  # after a build: values may have changed from here on
         self._replay_all = False  # set when an applied entry was withdrawn
 
     # -- recording (O(1), no computation) --------------------------------------------------
+
+    def add(self, entry: Entry) -> None:
+        """Record a snapshot, adjustment or order-line entry."""
+        self._pending.append(entry)
+
+    def add_line(self, line: Line) -> None:
+        """Record a dispatch line."""
+        self._lines_pending.append(line)
 
     def remove(self, entry: Entry) -> None:
         """Withdraw a recorded entry (an order placement displaced by an earlier one).
@@ -148,7 +110,7 @@ class InventoryLedger:
         """
         if entry in self._pending:
             self._pending.remove(entry)
-        elif entry in self._entries:
+        elif self._built and entry in self._entries:
             self._entries.remove(entry)
             self._replay_all = True
 
@@ -156,6 +118,8 @@ class InventoryLedger:
 
     def build(self) -> None:
         """Bring the walk and COGS up to date with everything recorded."""
+        if not self._built:
+            self._allocate()
         reprice = False  # True when a new snapshot changes the price of recorded lines
         self.revalued_from = math.inf
         if self._pending or self._replay_all:
@@ -189,7 +153,7 @@ class InventoryLedger:
     def _resume(self, k: int) -> None:
         """Re-apply the entries from snapshot number `k` on (all of them when k < 0)."""
         if k < 0:
-            self._walk = self._base.copy()
+            self._walk = self._base.copy() if self._base is not None else Walk()
             self._first_cost = next((e[5] for e in self._entries if e[1] == SNAPSHOT), 0.0)
             k, index, points, starts = 0, 0, 0, 0
         else:
@@ -197,8 +161,9 @@ class InventoryLedger:
             index, points, starts = self._snap_index[k], self._snap_points[k], self._snap_starts[k]
         del self.times[points:], self.values[points:], self.areas[max(points - 1, 0) :]
         del self.starts[starts:]
-        del self.snap_times[k:], self.snap_costs[k:], self._snap_index[k:]
-        del self._snap_walks[k:], self._snap_points[k:], self._snap_starts[k:]
+        if self._snap_walks is not _NO_WALKS:
+            del self.snap_times[k:], self.snap_costs[k:], self._snap_index[k:]
+            del self._snap_walks[k:], self._snap_points[k:], self._snap_starts[k:]
         self._apply(index)
 
     def _apply(self, offset: int) -> None:
@@ -208,13 +173,7 @@ class InventoryLedger:
             entry = self._entries[index]
             t, kind = entry[0], entry[1]
             if kind == SNAPSHOT:
-                # Checkpoint: the walk can resume here when a late entry lands after it.
-                self.snap_times.append(t)
-                self.snap_costs.append(entry[5])
-                self._snap_index.append(index)
-                self._snap_walks.append(walk.state())
-                self._snap_points.append(len(times))
-                self._snap_starts.append(len(self.starts))
+                self._checkpoint(t, entry[5], index, walk)
             if step(walk, entry):
                 self.starts.append(t)
             if kind == ORDER_LINE:
@@ -225,10 +184,24 @@ class InventoryLedger:
             times.append(t)
             values.append(walk.on_hand * cost if walk.on_hand > 0 else 0.0)
 
+    def _checkpoint(self, t: float, cost: float, index: int, walk: Walk) -> None:
+        """Checkpoint at the snapshot `index`: the walk resumes here when a later entry is late."""
+        if self._snap_walks is _NO_WALKS:
+            self.snap_times, self.snap_costs = floats(), floats()
+            self._snap_index, self._snap_points, self._snap_starts = ints(), ints(), ints()
+            self._snap_walks = []
+        self.snap_times.append(t)
+        self.snap_costs.append(cost)
+        self._snap_index.append(index)
+        self._snap_walks.append(walk.state())
+        self._snap_points.append(len(self.times))
+        self._snap_starts.append(len(self.starts))
+
     def _build_cogs(self, reprice: bool) -> None:
         pending = sorted(self._lines_pending)
         self._lines_pending.clear()
-        if reprice or (pending and self._lines and pending[0] < self._lines[-1]):
+        first = self._lines is _NO_LINES  # the arrays are still the shared stand-ins
+        if first or reprice or (pending and self._lines and pending[0] < self._lines[-1]):
             self._lines = sorted(self._lines + pending)
             self.cogs_times, self.cogs_values = floats(), floats()
             pending = self._lines
@@ -307,5 +280,6 @@ class InventoryLedger:
             self._resume(-1)
         j = bisect_left(self.cogs_times, cut)
         pruned = self.cogs_values[:j]
-        del self._lines[:j], self.cogs_times[:j], self.cogs_values[:j]
+        if j:
+            del self._lines[:j], self.cogs_times[:j], self.cogs_values[:j]
         return dropped + j, pruned

@@ -54,6 +54,7 @@ def prune_engine(locations: dict[str, LocationState], ctx: Context, settings: Kp
     book = ctx.book
     dropped = 0
     for code, state in locations.items():
+        state.settle()
         cut = horizon[code]
         dropped += state.forecasts.prune(cut)
         order_cut[code] = min(cut, state.forecasts.earliest_start())

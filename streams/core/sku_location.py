@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from streams.core.demand import DemandEntry, DemandSeries
 from streams.core.orders import OrderRecord, ServiceBook
-from streams.core.position import InventoryLedger
+from streams.core.position import Entry, InventoryLedger, Line
 
 Latest = tuple[float, str, str]
 """`(time, event_id, value)`: the max of these is the latest value, whatever the arrival order."""
@@ -23,42 +23,42 @@ def latest(kept: Latest | None, candidate: Latest) -> Latest:
 
 
 class SkuLocation:
-    """Raw state and derived series of one SKU-location."""
+    """Raw state and derived series of one SKU-location.
+
+    There is one for every SKU-location an event names (tens of thousands), so
+    construction sets up only what recording needs: the demand series and the
+    order-id sets are allocated by the first `build()`, which every report and
+    prune runs before reading.
+    """
 
     __slots__ = (
-        "_cancelled",
-        "_demand_reset",
-        "_new_lines",
-        "demand",
-        "known",
-        "last_event_at",
-        "ledger",
-        "location",
-        "order_ids",
-        "receipt_supplier",
-        "revalued_from",
-        "sku",
-        "sku_class",
-        "snapshot_supplier",
-        "strategic",
-    )
+        "_built", "_cancelled", "_demand_reset", "_new_lines", "demand", "known",
+        "last_event_at", "ledger", "location", "order_ids", "receipt_supplier", "revalued_from",
+        "sku", "sku_class", "snapshot_supplier", "strategic",
+    )  # fmt: skip
 
     def __init__(self, location: str, sku: str) -> None:
         self.location = location
         self.sku = sku
         self.ledger = InventoryLedger()
-        self.demand = DemandSeries()
-        self.order_ids: set[str] = set()  # accepted orders with a line for this SKU
-        self.strategic: set[str] = set()  # strategic orders that may still be open
         self.known = False  # seen in an inventory event
         self.snapshot_supplier: Latest | None = None
         self.receipt_supplier: Latest | None = None
         self.sku_class: Latest | None = None
         self.last_event_at = -math.inf
+        # Recorded since the last build: accepted order lines, cancelled orders.
         self._new_lines: list[tuple[OrderRecord, DemandEntry]] = []
-        self._cancelled: list[OrderRecord] = []
+        self._cancelled: tuple[OrderRecord, ...] = ()
         self._demand_reset = False
         self.revalued_from = math.inf  # earliest value change since the last report
+        self._built = False
+
+    def _allocate(self) -> None:
+        """Set up the derived state (at the first build)."""
+        self._built = True
+        self.demand = DemandSeries()
+        self.order_ids: set[str] = set()  # accepted orders with a line for this SKU
+        self.strategic: set[str] = set()  # strategic orders that may still be open
 
     @property
     def supplier(self) -> str | None:
@@ -72,13 +72,36 @@ class SkuLocation:
         if t > self.last_event_at:
             self.last_event_at = t
 
-    def accept_line(self, order: OrderRecord, position: int, quantity: float) -> None:
-        """Line `position` of the kept placement of an order is for this SKU."""
-        if not self._new_lines or self._new_lines[-1][0] is not order:
-            self.order_ids.add(order.order_id)
-            if order.customer_tier == "strategic":
-                self.strategic.add(order.order_id)
-        self._new_lines.append((order, (order.placed_at, order.event_id, position, quantity)))
+    def record_inventory(self, entry: Entry, supplier: str | None, sku_class: str | None) -> None:
+        """A snapshot (with its supplier and class, when named) or an adjustment."""
+        t = entry[0]
+        self.known = True
+        self.ledger.add(entry)
+        if t > self.last_event_at:
+            self.last_event_at = t
+        if supplier is not None:
+            self.snapshot_supplier = latest(self.snapshot_supplier, (t, entry[2], supplier))
+        if sku_class is not None:
+            self.sku_class = latest(self.sku_class, (t, entry[2], sku_class))
+
+    def accept_line(
+        self, order: OrderRecord, position: int, quantity: float, trigger: Entry
+    ) -> None:
+        """Line `position` of the kept placement of an order is for this SKU.
+
+        `trigger` is the order-line entry of the placement (a possible stockout start).
+        """
+        t = order.placed_at
+        if t > self.last_event_at:
+            self.last_event_at = t
+        self.ledger.add(trigger)
+        self._new_lines.append((order, (t, order.event_id, position, quantity)))
+
+    def record_line(self, line: Line) -> None:
+        """A dispatch line `(time, event_id, quantity)` of this SKU."""
+        if line[0] > self.last_event_at:
+            self.last_event_at = line[0]
+        self.ledger.add_line(line)
 
     def reset_demand(self) -> None:
         """A re-publication displaced an order placement: rebuild demand from scratch."""
@@ -86,7 +109,7 @@ class SkuLocation:
 
     def cancel(self, order: OrderRecord) -> None:
         """The order was cancelled: its lines leave the demand at the next build."""
-        self._cancelled.append(order)
+        self._cancelled = (*self._cancelled, order)  # rare: a tuple until then costs nothing
 
     def _entries(self, order: OrderRecord) -> list[DemandEntry]:
         return [
@@ -105,9 +128,18 @@ class SkuLocation:
 
     def build(self, book: ServiceBook) -> None:
         """Bring the inventory walk, COGS and demand series up to date."""
+        if not self._built:
+            self._allocate()
         self.ledger.build()
         if self.ledger.revalued_from < self.revalued_from:
             self.revalued_from = self.ledger.revalued_from
+        new_lines = self._new_lines
+        if new_lines:
+            # Noted here, where the sets exist (the first build allocates them).
+            for placed, _entry in new_lines:
+                self.order_ids.add(placed.order_id)
+                if placed.customer_tier == "strategic":
+                    self.strategic.add(placed.order_id)
         if self._demand_reset:
             entries: list[DemandEntry] = []
             for order_id in sorted(self.order_ids):
@@ -116,12 +148,13 @@ class SkuLocation:
                     entries.extend(self._entries(order))  # type: ignore[arg-type]
             self.demand.replace_all(entries)
         else:
-            if self._new_lines:
-                self.demand.extend([e for o, e in self._new_lines if self._counts(o, book)])
+            if new_lines:
+                self.demand.extend([e for o, e in new_lines if self._counts(o, book)])
             for order in self._cancelled:
                 self.demand.remove(self._entries(order))
-        self._new_lines = []
-        self._cancelled = []
+        if new_lines:
+            self._new_lines = []
+        self._cancelled = ()
         self._demand_reset = False
 
     def has_open_strategic_orders(self, book: ServiceBook) -> bool:

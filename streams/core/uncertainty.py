@@ -39,6 +39,10 @@ class LeadTime:
         return self.std_days / self.mean_days
 
 
+NO_RECEIPTS = LeadTime(0, 0.0, 0.0)
+"""The statistics of a key without receipts."""
+
+
 class LeadTimeBook(Generic[K]):
     """Lead times of every receipt seen, per key (a supplier, or a SKU-location).
 
@@ -67,8 +71,11 @@ class LeadTimeBook(Generic[K]):
         found = self._stats.get(key)
         if found is not None:
             return found
-        n, total, squares = self._sums.get(key, (0, Fraction(0), Fraction(0)))
         pending = self._pending.pop(key, [])
+        if not pending and key not in self._sums:
+            # Most SKU-locations never had a receipt of their own: nothing to cache.
+            return NO_RECEIPTS
+        n, total, squares = self._sums.get(key, (0, Fraction(0), Fraction(0)))
         if pending:
             more_total, more_squares = _exact_sums(pending)
             n, total, squares = n + len(pending), total + more_total, squares + more_squares

@@ -1,9 +1,14 @@
 """Bytes off the wire to a validated event, or a rejection with a reason.
 
-One JSON parse per message (pydantic-core, strict JSON mode, discriminated on
-`event_type`). Rejection reasons form a small fixed set because they become a
-Prometheus label; the human detail (field path and message) goes to the
-dead-letter headers.
+Two decoders, one verdict. The fast path parses and validates a message in one
+msgspec pass into the struct mirrors of `wire.py`. Anything msgspec refuses is
+re-decided by `decode_event_pydantic` (pydantic-core, strict JSON mode,
+discriminated on `event_type`), the contract itself: so every rejection's
+reason and detail are pydantic's, and an event pydantic accepts is never lost.
+
+Rejection reasons form a small fixed set because they become a Prometheus
+label; the human detail (field path and message) goes to the dead-letter
+headers.
 """
 
 from __future__ import annotations
@@ -14,7 +19,8 @@ from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 
-from streams.events.models import TOPIC_OF, Event
+from streams.events import models, wire
+from streams.events.models import TOPIC_OF
 
 REASONS: tuple[str, ...] = (
     "oversized",
@@ -31,7 +37,7 @@ REASONS: tuple[str, ...] = (
     "invalid",
 )
 
-_EVENT = TypeAdapter(Annotated[Event, Field(discriminator="event_type")])
+_EVENT = TypeAdapter(Annotated[models.Event, Field(discriminator="event_type")])
 
 _REASON_OF_ERROR: dict[str, str] = {
     "json_invalid": "invalid_json",
@@ -92,16 +98,25 @@ def rejection_from(error: ValidationError) -> Rejection:
     return Rejection(_reason_for(str(first.get("type", ""))), detail[:500])
 
 
-def decode_event(
+def _oversized(raw: bytes, max_bytes: int) -> Rejection:
+    return Rejection("oversized", f"message of {len(raw)} bytes exceeds {max_bytes}")
+
+
+def _wrong_topic(event_type: str, topic: str) -> Rejection:
+    expected = TOPIC_OF[event_type]
+    return Rejection("wrong_topic", f"{event_type} belongs on '{expected}', not '{topic}'")
+
+
+def decode_event_pydantic(
     raw: bytes, topic: str | None = None, max_bytes: int = 1_000_000
-) -> Event | Rejection:
-    """Validate one message.
+) -> models.Event | Rejection:
+    """Validate one message with the pydantic contract alone (the reference decision).
 
     `topic` is the unprefixed input topic it arrived on (None skips the topic
-    check, e.g. for `kpimon publish`, which routes by type).
+    check). Timestamps must fall in [EARLIEST, LATEST) once converted to UTC.
     """
     if len(raw) > max_bytes:
-        return Rejection("oversized", f"message of {len(raw)} bytes exceeds {max_bytes}")
+        return _oversized(raw, max_bytes)
     try:
         event = _EVENT.validate_json(raw, strict=True)
     except ValidationError as error:
@@ -117,14 +132,55 @@ def decode_event(
                     "out_of_range", f"{name}: timestamp outside {EARLIEST.year}..{LATEST.year}"
                 )
     if topic is not None and TOPIC_OF[event.event_type] != topic:
-        expected = TOPIC_OF[event.event_type]
-        return Rejection(
-            "wrong_topic", f"{event.event_type} belongs on '{expected}', not '{topic}'"
-        )
+        return _wrong_topic(event.event_type, topic)
     return event
 
 
-def event_key(event: Event) -> str:
+_DECODE = wire.DECODER.decode
+# Per struct type: its datetime fields (for the band check) and the topic it belongs on.
+_CHECKS: dict[type, tuple[tuple[str, ...], str]] = {
+    cls: (wire.STAMP_FIELDS[cls], TOPIC_OF[event_type]) for event_type, cls in wire.STRUCTS.items()
+}
+
+
+def decode_event(
+    raw: bytes, topic: str | None = None, max_bytes: int = 1_000_000
+) -> wire.Event | Rejection:
+    """Validate one message into a wire struct (duck-typed like the pydantic models).
+
+    `topic` is the unprefixed input topic it arrived on (None skips the topic
+    check, e.g. for `kpimon publish`, which routes by type). Accepts and rejects
+    exactly what `decode_event_pydantic` does, with the same Rejection; only the
+    type of an accepted event differs (see wire.py for a sub-microsecond caveat).
+    """
+    if len(raw) > max_bytes:
+        return _oversized(raw, max_bytes)
+    try:
+        event = _DECODE(raw)
+    except Exception:  # not only msgspec's errors (UnicodeDecodeError, too): pydantic decides
+        return _decided_by_pydantic(raw, topic, max_bytes)
+    stamps, home = _CHECKS[type(event)]
+    for name in stamps:
+        # Aware datetimes compare as instants, without the overflow astimezone can hit.
+        # Strict at EARLIEST: msgspec rounds sub-microsecond digits where pydantic
+        # truncates, so 1969-12-31T23:59:59.9999995Z arrives here as EARLIEST itself.
+        if not EARLIEST < getattr(event, name) < LATEST:
+            return _decided_by_pydantic(raw, topic, max_bytes)
+    if topic is not None and home != topic:
+        return _wrong_topic(event.event_type, topic)
+    return event
+
+
+def _decided_by_pydantic(raw: bytes, topic: str | None, max_bytes: int) -> wire.Event | Rejection:
+    """The slow path: pydantic's verdict, an accepted model turned into its struct."""
+    outcome = decode_event_pydantic(raw, topic, max_bytes)
+    if isinstance(outcome, Rejection):
+        return outcome
+    # A divergence (msgspec refused what the contract accepts): the contract wins, quietly.
+    return wire.from_model(outcome)
+
+
+def event_key(event: wire.Event | models.Event) -> str:
     """The Kafka message key: the location where the event has one, else its natural id."""
     location = getattr(event, "location", None)
     if location is not None:

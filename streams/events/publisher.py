@@ -12,7 +12,8 @@ from typing import Any
 import orjson
 
 from streams.events.decode import Rejection, decode_event, event_key
-from streams.events.models import TOPIC_OF, Event
+from streams.events.models import TOPIC_OF
+from streams.events.wire import Event
 from streams.kafka.client import client_config
 from streams.kafka.topics import TopicNames
 from streams.settings import KafkaSettings

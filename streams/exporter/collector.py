@@ -2,7 +2,9 @@
 
 The worker writes the KPI snapshot and pipeline counters to Redis; this
 collector turns them into metric families, with a short cache so that several
-scrapers (Prometheus, a person with curl) do not multiply the Redis load.
+scrapers (Prometheus, a person with curl) do not multiply the Redis load. The
+KPI families of a snapshot are built once (streams.exporter.kpis) and kept until
+the worker writes another snapshot; only its first bytes are read to tell.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ import threading
 import time
 from collections import defaultdict
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import orjson
 import redis
@@ -19,11 +21,10 @@ import structlog
 from prometheus_client.core import Metric
 from prometheus_client.registry import Collector
 
-from streams.core.samples import METRICS
-from streams.exporter.labels import allowed_values, sanitise
+from streams.exporter.kpis import KpiView, build_view
+from streams.exporter.labels import sanitise
 from streams.settings import Settings
 from streams.store.keys import KeyLayout, parse_counter_field
-from streams.worker.snapshot import decode_snapshot
 
 log = structlog.get_logger(__name__)
 
@@ -51,6 +52,10 @@ PIPELINE_COUNTERS: dict[str, tuple[str, tuple[str, ...], str]] = {
     ),
 }
 
+# The head of a snapshot, `{"generated_at":<time.time()>,"events":<n>,"samples":...`,
+# with its length, tells whether the worker wrote a new one since the last read.
+HEAD_BYTES = 128
+
 
 class RedisStateCollector(Collector):
     def __init__(self, client: redis.Redis, settings: Settings) -> None:
@@ -62,6 +67,8 @@ class RedisStateCollector(Collector):
         self._lock = threading.Lock()
         self._cached: list[Metric] = []
         self._cached_at = -1e18
+        self._view: KpiView | None = None
+        self._view_key: tuple[int, bytes] = (0, b"")
 
     def collect(self) -> Iterator[Metric]:
         with self._lock:
@@ -75,61 +82,53 @@ class RedisStateCollector(Collector):
         up = Metric("kpimon_exporter_redis_up", "1 when Redis answered the last read.", "gauge")
         try:
             with self._redis.pipeline(transaction=False) as pipe:
-                pipe.get(self._keys.snapshot)
+                pipe.strlen(self._keys.snapshot)
+                pipe.getrange(self._keys.snapshot, 0, HEAD_BYTES - 1)
                 pipe.hgetall(self._keys.counters)
                 pipe.get(self._keys.worker_status)
-                snapshot_raw, counters_raw, status_raw = pipe.execute()
+                length, head, counters_raw, status_raw = pipe.execute()
+            view = self._snapshot_view(length, head)
         except redis.RedisError as error:
             log.warning("redis read failed", error=str(error))
             up.add_sample("kpimon_exporter_redis_up", {}, 0.0)
             return [up]
         up.add_sample("kpimon_exporter_redis_up", {}, 1.0)
-        metrics = [up, *self._kpis(snapshot_raw), *self._counters(counters_raw)]
+        metrics = [up, *self._kpis(view), *self._counters(counters_raw)]
         metrics += self._status(status_raw)
         read = Metric("kpimon_exporter_read_seconds", "Seconds the last Redis read took.", "gauge")
         read.add_sample("kpimon_exporter_read_seconds", {}, time.monotonic() - started)
         metrics.append(read)
         return metrics
 
-    def _kpis(self, payload: bytes | None) -> list[Metric]:
-        if not payload:
+    def _snapshot_view(self, length: int, head: bytes) -> KpiView | None:
+        """The KPI view of the snapshot in Redis, rebuilt only when the snapshot changed."""
+        if not length:
+            self._view, self._view_key = None, (0, b"")
+        elif (length, head) != self._view_key or b'"generated_at":' not in head:
+            payload = cast(bytes | None, self._redis.get(self._keys.snapshot))
+            if not payload:
+                self._view, self._view_key = None, (0, b"")
+            else:
+                self._view = build_view(payload, self._cap, {"location": self._location_cap})
+                self._view_key = (len(payload), payload[:HEAD_BYTES])
+        return self._view
+
+    def _kpis(self, view: KpiView | None) -> list[Metric]:
+        if view is None:
             return []
-        snapshot = decode_snapshot(payload)
-        allowed = allowed_values(
-            (s.labels for s in snapshot.samples), self._cap, {"location": self._location_cap}
-        )
-        families: dict[str, Metric] = {}
-        dropped = 0
-        for sample in snapshot.samples:
-            family_name = _family_of(sample.name)
-            info = METRICS.get(family_name)
-            if info is None:
-                continue
-            labels = {name: sanitise(value) for name, value in sample.labels}
-            if any(
-                name in allowed and value not in allowed[name] for name, value in labels.items()
-            ):
-                dropped += 1
-                continue
-            if sample.labels and sample.labels[0][0] == "le":
-                labels["le"] = dict(sample.labels)["le"]
-            if family_name not in families:
-                metric_name = family_name[:-6] if info.kind == "counter" else family_name
-                families[family_name] = Metric(metric_name, info.help, info.kind)
-            families[family_name].add_sample(sample.name, labels, sample.value)
         generated = Metric(
             "kpimon_kpi_snapshot_timestamp_seconds",
             "When the worker last computed the KPIs (Unix time).",
             "gauge",
         )
-        generated.add_sample("kpimon_kpi_snapshot_timestamp_seconds", {}, snapshot.generated_at)
+        generated.add_sample("kpimon_kpi_snapshot_timestamp_seconds", {}, view.generated_at)
         capped = Metric(
             "kpimon_exporter_dropped_series",
             "KPI series not exported because a label value was over the cardinality cap.",
             "gauge",
         )
-        capped.add_sample("kpimon_exporter_dropped_series", {}, float(dropped))
-        return [*families.values(), generated, capped]
+        capped.add_sample("kpimon_exporter_dropped_series", {}, float(view.dropped))
+        return [*view.families, generated, capped]
 
     def _counters(self, raw: dict[bytes, bytes]) -> list[Metric]:
         grouped: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)
@@ -173,13 +172,3 @@ class RedisStateCollector(Collector):
                 "kpimon_worker_heartbeat_timestamp_seconds", {}, float(status["heartbeat"])
             )
         return [lag, heartbeat]
-
-
-def _family_of(sample_name: str) -> str:
-    """The catalog name of a sample: histograms map their _bucket/_count/_sum samples home."""
-    if sample_name in METRICS:
-        return sample_name
-    for suffix in ("_bucket", "_count", "_sum"):
-        if sample_name.endswith(suffix) and sample_name[: -len(suffix)] in METRICS:
-            return sample_name[: -len(suffix)]
-    return sample_name

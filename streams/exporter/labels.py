@@ -31,5 +31,12 @@ def allowed_values(
         for name, value in labels:
             if name in seen:
                 seen[name].add(sanitise(value))
+    return cap_values(seen, cap, caps)
+
+
+def cap_values(
+    seen: dict[str, set[str]], cap: int, caps: dict[str, int] | None = None
+) -> dict[str, set[str]]:
+    """Per label name, the first `cap` (or `caps[name]`) of its sanitised values, sorted."""
     limits = caps or {}
     return {name: set(sorted(values)[: limits.get(name, cap)]) for name, values in seen.items()}

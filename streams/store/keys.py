@@ -4,13 +4,19 @@ All keys start with the configured prefix (default `kpimon:`).
 
 - `offsets` (hash): `topic:partition` → last Kafka offset applied, stored with
   the state in the same atomic step.
-- `locations` (set): every location code with stored events.
-- `events:{location}` (hash): `event_id` → the event's original JSON bytes; the
-  event log the KPIs are computed from, and the idempotency check.
-- `event_times:{location}` (sorted set): `event_id` scored by `occurred_at`
-  (epoch s), for pruning.
-- `network_events`, `network_event_times`: the same for events without a
-  location (disruptions).
+- `log` (stream): the event log the KPIs are rebuilt from, one entry per
+  applied batch that stored anything. The entry id's millisecond part is the
+  ingest time (Redis's clock). Field `i`: msgpack array of the batch's valid
+  event_ids, in batch order; field `s` (only when needed): the comma-separated
+  0-based indexes into `i` of the events NOT stored (redeliveries and
+  duplicates), which readers skip.
+- `log:{entry id}` (string): msgpack array of the same valid events' original
+  JSON payloads, in the same order as `i` (kept out of the stream so the apply
+  script never copies them; see `apply_batch.lua`).
+- `log:staging` (string): the payloads of the batch being applied; exists only
+  inside the MULTI that applies it.
+- `ids` (set): every stored `event_id` (all locations together), the
+  idempotency check; an id leaves with the log entry that stored it.
 - `counters` (hash): `events_total|topic|event_type`,
   `events_invalid_total|topic|reason`, `events_duplicate_total|topic`,
   `alerts_sent_total|channel|outcome`.
@@ -18,17 +24,18 @@ All keys start with the configured prefix (default `kpimon:`).
 - `worker:status` (string): JSON of consumer lag and the worker's heartbeat.
 - `alerts:*`: alert state and delivery outbox (see `alerts/store.py`).
 
-Events expire from `events:*` once they fall behind the retention horizon of
-their location (the longest window or the obsolete-stock horizon, whichever is
-longer); every per-location key also carries a TTL of that length, renewed on
-each write, so an abandoned location does not hold memory for ever.
+Retention is by ingest time: `RedisKpiStore.prune(before)` drops the log
+entries ingested before `before` with their payload keys and the ids they
+stored, atomically per entry, so an event and its idempotency entry leave
+together. Ingest time is never earlier than event time for a producer with a
+sane clock, so this keeps at least what an event-time horizon of the same
+length would keep.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-NETWORK = ""  # the "location" of events that have none (disruptions)
 FIELD_SEPARATOR = "|"
 
 
@@ -41,18 +48,19 @@ class KeyLayout:
         return f"{self.prefix}offsets"
 
     @property
-    def locations(self) -> str:
-        return f"{self.prefix}locations"
+    def log(self) -> str:
+        return f"{self.prefix}log"
 
-    def events(self, location: str) -> str:
-        if location == NETWORK:
-            return f"{self.prefix}network_events"
-        return f"{self.prefix}events:{location}"
+    def log_payloads(self, entry_id: str) -> str:
+        return f"{self.prefix}log:{entry_id}"
 
-    def event_times(self, location: str) -> str:
-        if location == NETWORK:
-            return f"{self.prefix}network_event_times"
-        return f"{self.prefix}event_times:{location}"
+    @property
+    def log_staging(self) -> str:
+        return f"{self.prefix}log:staging"
+
+    @property
+    def ids(self) -> str:
+        return f"{self.prefix}ids"
 
     @property
     def counters(self) -> str:

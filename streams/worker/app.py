@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import ssl
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import faust
@@ -19,11 +19,11 @@ import orjson
 import structlog
 from redis.exceptions import RedisError
 
+from alerts.pipeline import EngineSource
 from alerts.runtime import AlertRuntime
 from streams.core.engine import KpiEngine
-from streams.core.samples import Sample
 from streams.core.windows import parse_duration
-from streams.events.models import Event, ShipmentDispatched
+from streams.events.wire import Event, ShipmentDispatched
 from streams.kafka.topics import TopicNames
 from streams.settings import Settings
 from streams.store.connection import async_client
@@ -33,9 +33,9 @@ from streams.worker import metrics
 from streams.worker.bulk import install_bulk_drain
 from streams.worker.dead_letters import Headers, KafkaDeadLetters
 from streams.worker.heap import HeapGuard
-from streams.worker.messages import RawMessage
+from streams.worker.messages import Classified, Consumed, RawMessage
 from streams.worker.pipeline import IngestPipeline
-from streams.worker.schedule import compute_due
+from streams.worker.schedule import BEHIND_BATCHES, compute_due
 from streams.worker.snapshot import encode_snapshot
 from streams.worker.steps import event_time_steps
 
@@ -48,6 +48,13 @@ RETRY_MAX_SECONDS = 30.0
 # stockout. 900 s is the shortest minimum duration among the shipped rules.
 ALERT_STEP_SECONDS = 900.0
 ALERT_STEPS = 16
+# ...but the evaluations between steps of one batch may take at most this long in
+# all (each costs time proportional to the locations touched): with a large state,
+# fewer and wider steps.
+ALERT_STEPS_BUDGET_SECONDS = 1.0
+# Locations recomputed between two looks at the event loop during a snapshot pass
+# (one costs milliseconds per hundred SKUs).
+RECOMPUTE_SLICE_LOCATIONS = 8
 
 
 class RuntimeSnapshotError(Exception):
@@ -116,7 +123,11 @@ class WorkerRuntime:
         self._dirty = True
         self.heap = HeapGuard()
         self._batch_size = settings.worker.batch_size
-        self._computed_at = -1e18  # monotonic end of the last snapshot + alert evaluation
+        # Monotonic end of the last snapshot + alert evaluation; starting the clock now
+        # lets a worker that starts on a backlog ingest first (see schedule.compute_due).
+        self._computed_at = time.monotonic()
+        self._behind = False
+        self._alert_cost = 0.0  # seconds the last alert evaluation took
         self._compute_cost = 0.0  # seconds the last one took
 
     async def _send(
@@ -160,52 +171,82 @@ class WorkerRuntime:
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
         self._loaded.set()
 
-    async def handle(self, messages: list[RawMessage]) -> None:
-        """Process one batch, retrying with back-off until Redis and the broker take it."""
+    def classify(self, messages: Sequence[Consumed]) -> Classified:
+        """Validate a batch ahead of `handle` (pure; see streams.worker.bulk)."""
+        return self.pipeline.classify(messages)
+
+    async def handle(
+        self, messages: Sequence[Consumed], classified: Classified | None = None
+    ) -> None:
+        """Process one batch, retrying with back-off until Redis and the broker take it.
+
+        `classified` is `self.classify(messages)` when the caller validated it already.
+        """
         await self.load()
+        if classified is None:
+            classified = self.pipeline.classify(messages)
         delay = 0.2
         failed = False
         while True:
             try:
-                result = await self.pipeline.process(messages)
+                result = await self.pipeline.process(messages, classified)
                 break
             except (TimeoutError, RedisError, OSError) as error:
                 failed = True
                 log.warning("batch failed; retrying", error=str(error), delay=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
+        fresh = result.fresh
         now = time.time()
-        for event in result.fresh:
-            metrics.EVENT_LAG.observe(max(0.0, now - event.occurred_at.timestamp()))
+        metrics.EVENT_LAG.observe_many(
+            max(0.0, now - event.occurred_at.timestamp()) for event in fresh
+        )
         metrics.BATCH_SIZE.observe(len(messages))
+        # A full batch means more is waiting: the worker is catching up on a backlog.
+        self._behind = len(messages) >= self._batch_size
         if failed:
             # Redis may have applied the batch before the failure reached us; the retry
             # then skips it as a redelivery and reports nothing new. Rebuild the engine
             # from what Redis holds, so it cannot miss those events.
             await self.reload_engine()
             self._touched.update(self.engine.locations())
+        elif self.catching_up():
+            # One step: alerts are evaluated on the snapshot timer while behind.
+            self.pipeline.feed(fresh)
+            self._note_for_alerts(fresh)
         else:
-            catching_up = sum(self.consumer_lag().values()) > 4 * self._batch_size
-            steps = event_time_steps(
-                result.fresh, ALERT_STEP_SECONDS, 1 if catching_up else ALERT_STEPS
-            )
+            steps = event_time_steps(fresh, ALERT_STEP_SECONDS, self._alert_steps())
             for number, step in enumerate(steps, start=1):
                 self.pipeline.feed(step)
                 self._note_for_alerts(step)
                 if number < len(steps):
                     await self.evaluate_alerts()
         self.heap.after_batch()
-        self._dirty = self._dirty or bool(result.fresh)
+        self._dirty = self._dirty or bool(fresh)
 
-    def _note_for_alerts(self, events: list[Event]) -> None:
+    def _alert_steps(self) -> int:
+        """How many event-time steps a batch may have, given what an evaluation costs."""
+        if self._alert_cost <= 0:
+            return ALERT_STEPS
+        return max(1, min(ALERT_STEPS, int(ALERT_STEPS_BUDGET_SECONDS / self._alert_cost) + 1))
+
+    def catching_up(self) -> bool:
+        """Behind on a backlog: the last batch was full or the consumer lag is a few batches."""
+        return self._behind or sum(self.consumer_lag().values()) > 4 * self._batch_size
+
+    def _note_for_alerts(self, events: Sequence[Event]) -> None:
+        touched = self._touched
+        disruption = False
         for event in events:
             location = getattr(event, "location", None)
             if location is not None:
-                self._touched.add(location)
-            if isinstance(event, ShipmentDispatched):
+                touched.add(location)
+            if event.event_type == "shipment.dispatched":
                 self._dispatches.append(event)
-        if any(event.event_type.startswith("disruption.") for event in events):
-            self._touched.update(self.engine.locations())
+            elif event.event_type.startswith("disruption."):
+                disruption = True
+        if disruption:
+            touched.update(self.engine.locations())
 
     async def reload_engine(self) -> None:
         """A new engine rebuilt from the event log in Redis (retrying while it is down)."""
@@ -236,43 +277,72 @@ class WorkerRuntime:
         except (RedisError, OSError) as error:
             log.warning("worker status not written", error=str(error))
         since = time.monotonic() - self._computed_at
-        if not compute_due(since, self._compute_cost, sum(lag.values()), self._batch_size):
+        behind = sum(lag.values())
+        if self._behind:  # a full last batch: behind even when the high watermark lags
+            behind = max(behind, (BEHIND_BATCHES + 1) * self._batch_size)
+        if not compute_due(since, self._compute_cost, behind, self._batch_size):
             return
-        started = time.monotonic()
+        busy = 0.0  # seconds computing, not counting the ingestion interleaved
         try:
             if self._dirty:
                 self._dirty = False
-                samples = self._samples()
-                metrics.SNAPSHOT_SECONDS.observe(time.monotonic() - started)
-                await self.store.write_snapshot(
-                    encode_snapshot(time.time(), samples, self.pipeline.events_fed)
-                )
+                fed = self.pipeline.events_fed
+                busy += await self._recompute_in_slices()
+                started = time.monotonic()
+                samples = self.engine.as_computed().samples()
+                # Every event fed before the pass is reflected; some fed during it may be.
+                payload = encode_snapshot(time.time(), samples, fed)
+                busy += time.monotonic() - started
+                metrics.SNAPSHOT_SECONDS.observe(busy)
+                await self.store.write_snapshot(payload)
+                if self.engine.changed_locations():
+                    self._dirty = True  # changed during the pass: the next one covers them
         except (RedisError, OSError) as error:
             self._dirty = True
             log.warning("snapshot not written", error=str(error))
         except RuntimeSnapshotError:
             self._dirty = True
-        await self.evaluate_alerts()
+        started = time.monotonic()
+        await self.evaluate_alerts(self.engine.as_computed())
         self.heap.after_batch()  # the figures just computed are long-lived too
         self._computed_at = time.monotonic()
-        self._compute_cost = self._computed_at - started
+        self._compute_cost = busy + (self._computed_at - started)
 
-    def _samples(self) -> list[Sample]:
-        """The engine's samples; on an engine bug, the error is logged and none are written."""
-        try:
-            return self.engine.samples()
-        except Exception:
-            log.exception("KPI snapshot failed")
-            raise RuntimeSnapshotError from None
+    async def _recompute_in_slices(self) -> float:
+        """Recompute the changed locations a slice at a time, letting batches in between.
 
-    async def evaluate_alerts(self) -> None:
-        """Run the alert rules over what changed since the last evaluation, then commit."""
+        Returns the seconds spent computing. An engine bug is logged and raised as
+        RuntimeSnapshotError (no snapshot is written).
+        """
+        codes = self.engine.changed_locations()
+        busy = 0.0
+        for first in range(0, len(codes), RECOMPUTE_SLICE_LOCATIONS):
+            started = time.monotonic()
+            try:
+                self.engine.refresh(codes[first : first + RECOMPUTE_SLICE_LOCATIONS])
+            except Exception:
+                log.exception("KPI recompute failed")
+                raise RuntimeSnapshotError from None
+            busy += time.monotonic() - started
+            await asyncio.sleep(0)
+        return busy
+
+    async def evaluate_alerts(self, source: EngineSource | None = None) -> None:
+        """Run the alert rules over what changed since the last evaluation, then commit.
+
+        `source` defaults to the engine (recomputing what changed); the snapshot pass
+        passes the figures it just computed.
+        """
         if not (self._touched or self._dispatches):
             return
         touched, dispatches = self._touched, self._dispatches
         self._touched, self._dispatches = set(), []
+        started = time.monotonic()
         try:
-            evaluation = await self.alerts.process(self.engine, sorted(touched), dispatches)
+            evaluation = await self.alerts.process(
+                source or self.engine, sorted(touched), dispatches
+            )
+            self._alert_cost = time.monotonic() - started
         except (RedisError, OSError) as error:
             # Nothing was committed: evaluate the same changes again on the next tick.
             self._touched |= touched
@@ -283,6 +353,10 @@ class WorkerRuntime:
             # A bug in a rule must not stop the stream; the KPIs keep flowing.
             log.exception("alert evaluation failed", locations=len(touched))
             return
+        if source is not None:
+            # Locations changed after `source` was computed were judged on their previous
+            # figures: look at them again next time.
+            self._touched |= touched.intersection(self.engine.changed_locations())
         for transition in evaluation.transitions:
             log.info(
                 "alert state change",
@@ -308,15 +382,13 @@ class WorkerRuntime:
         return lag
 
     async def prune(self) -> None:
-        """Drop events behind every location's retention horizon, in Redis and the engine."""
+        """Drop state behind the retention horizon: the event log in Redis, the engine."""
         if not self._loaded.is_set():
             return
-        horizon = retention_seconds(self.settings)
         try:
-            for location in list(self.engine.locations()):
-                watermark = self.engine.watermark(location)
-                if watermark is not None:
-                    await self.store.prune(location, watermark - horizon)
+            # The log is kept by ingest time; the engine forgets by each location's
+            # event-time watermark (streams.core.pruning).
+            await self.store.prune(time.time() - retention_seconds(self.settings))
         except (RedisError, OSError) as error:
             log.warning("prune skipped", error=str(error))
         self.engine.prune()
@@ -331,7 +403,7 @@ class _BulkApp(faust.App):
         consumer = super()._new_consumer()
         runtime = self.runtime
         if runtime is not None:
-            install_bulk_drain(consumer, runtime.handle)
+            install_bulk_drain(consumer, runtime)
         return consumer
 
 

@@ -3,8 +3,8 @@
 Faust's Fetcher service runs `Consumer._drain_messages` between rebalances: it
 fetches record batches and hands every message, one by one, through the conductor,
 the topic queue and the agent's stream. `install_bulk_drain` replaces that drain,
-for one consumer, with a loop that turns each fetched record batch into a list of
-`RawMessage`s and hands it whole to `WorkerRuntime.handle`.
+for one consumer, with a loop that hands each fetched record batch whole (a list of
+aiokafka `ConsumerRecord`s) to `WorkerRuntime.handle`.
 
 Faust keeps the rest: group membership, rebalancing (it still stops and restarts the
 Fetcher around a rebalance, flow control, seeks to committed offsets) and offset
@@ -18,20 +18,31 @@ either applied and fed to the engine in full or not started.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Coroutine, Mapping, Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
 
-from streams.worker.messages import RawMessage
+from streams.worker.messages import Consumed
 
-Handler = Callable[[list[RawMessage]], Coroutine[Any, Any, None]]
+
+class BatchHandler(Protocol):
+    """What the drain hands batches to (`WorkerRuntime`)."""
+
+    def classify(self, messages: Sequence[Consumed]) -> Any: ...
+
+    async def handle(self, messages: Sequence[Consumed], classified: Any) -> None: ...
 
 
 class BulkDrain:
-    """The replacement for `Consumer._drain_messages` (bound to one faust consumer)."""
+    """The replacement for `Consumer._drain_messages` (bound to one faust consumer).
 
-    def __init__(self, consumer: Any, handle: Handler, fetch_timeout: float = 1.0) -> None:
+    Two batches overlap: batch N+1 is fetched and validated (pure CPU work) while
+    batch N is in Redis; N+1 is applied only once N has been, so the order of
+    applies, and of the offsets acknowledged, is the order of fetches.
+    """
+
+    def __init__(self, consumer: Any, handler: BatchHandler, fetch_timeout: float = 1.0) -> None:
         self.consumer = consumer
-        self.handle = handle
+        self.handler = handler
         self.fetch_timeout = fetch_timeout
         self._inflight: asyncio.Future[None] | None = None
         self.batches = 0
@@ -40,32 +51,38 @@ class BulkDrain:
         consumer = self.consumer
         consumer_stopped = consumer._stopped.is_set
         fetcher_stopped = fetcher._stopped.is_set
+        # A batch started before the last rebalance may still be being applied.
+        await self._settle()
         while not (consumer_stopped() or fetcher_stopped()):
-            if self._inflight is not None and not self._inflight.done():
-                # A batch started before the last rebalance is still being applied.
-                await asyncio.shield(self._inflight)
             records, _active = await consumer._wait_next_records(self.fetch_timeout)
             await asyncio.sleep(0)
             if not records or consumer.should_stop:
                 continue
-            messages = [
-                RawMessage(tp.topic, tp.partition, record.offset, record.key, record.value)
-                for tp, batch in records.items()
-                for record in batch
-            ]
+            # aiokafka's ConsumerRecords are `Consumed` messages already: no copy each.
+            messages: list[Consumed] = [record for batch in records.values() for record in batch]
             if not messages:
                 continue
-            self._inflight = asyncio.ensure_future(self._apply(messages, records))
-            await asyncio.shield(self._inflight)
-            commit_every = consumer._commit_every
-            if commit_every is not None and consumer._n_acked >= commit_every:
-                consumer._n_acked = 0
-                await consumer.commit()
+            classified = self.handler.classify(messages)
+            await self._settle()
+            # Shielded below: a rebalance cancels the Fetcher, never a half-applied batch.
+            self._inflight = asyncio.ensure_future(self._apply(messages, classified, records))
+
+    async def _settle(self) -> None:
+        """Wait for the batch in flight (if any), then commit when enough were acknowledged."""
+        if self._inflight is None:
+            return
+        await asyncio.shield(self._inflight)
+        self._inflight = None
+        consumer = self.consumer
+        commit_every = consumer._commit_every
+        if commit_every is not None and consumer._n_acked >= commit_every:
+            consumer._n_acked = 0
+            await consumer.commit()
 
     async def _apply(
-        self, messages: list[RawMessage], records: Mapping[Any, Sequence[Any]]
+        self, messages: Sequence[Consumed], classified: Any, records: Mapping[Any, Sequence[Any]]
     ) -> None:
-        await self.handle(messages)
+        await self.handler.handle(messages, classified)
         self.batches += 1
         mark_applied(self.consumer, records)
 
@@ -92,8 +109,8 @@ def mark_applied(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
     consumer._n_acked += acked_total
 
 
-def install_bulk_drain(consumer: Any, handle: Handler) -> BulkDrain:
+def install_bulk_drain(consumer: Any, handler: BatchHandler) -> BulkDrain:
     """Make `consumer`'s Fetcher run a `BulkDrain` instead of faust's per-message drain."""
-    drain = BulkDrain(consumer, handle)
+    drain = BulkDrain(consumer, handler)
     consumer._drain_messages = drain
     return drain

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from streams.events.decode import Rejection
-from streams.worker.messages import RawMessage
+from streams.worker.messages import Consumed
 
 Headers = list[tuple[str, bytes]]
 # (topic, key, value, headers) -> awaitable that resolves once the broker has the record.
@@ -16,10 +16,10 @@ SendFunction = Callable[[str, bytes | None, bytes, Headers], Awaitable[Awaitable
 
 
 class DeadLetterSink(Protocol):
-    async def send_all(self, rejected: Sequence[tuple[RawMessage, Rejection]]) -> None: ...
+    async def send_all(self, rejected: Sequence[tuple[Consumed, Rejection]]) -> None: ...
 
 
-def dead_letter_headers(message: RawMessage, rejection: Rejection, source_topic: str) -> Headers:
+def dead_letter_headers(message: Consumed, rejection: Rejection, source_topic: str) -> Headers:
     """Headers naming why and where a message was rejected (all values UTF-8)."""
     return [
         ("reason", rejection.reason.encode()),
@@ -43,7 +43,7 @@ class KafkaDeadLetters:
         self._topic = topic
         self._send = send
 
-    async def send_all(self, rejected: Sequence[tuple[RawMessage, Rejection]]) -> None:
+    async def send_all(self, rejected: Sequence[tuple[Consumed, Rejection]]) -> None:
         pending = [
             await self._send(
                 self._topic,

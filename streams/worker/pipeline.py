@@ -16,16 +16,17 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 import structlog
 
 from streams.core.engine import KpiEngine
 from streams.events.decode import Rejection, decode_event
-from streams.events.models import Event
+from streams.events.wire import Event
 from streams.kafka.topics import TopicNames
 from streams.store.redis_store import KpiStore
 from streams.worker.dead_letters import DeadLetterSink
-from streams.worker.messages import RawMessage, classify
+from streams.worker.messages import Classified, Consumed, classify
 
 log = structlog.get_logger(__name__)
 
@@ -73,9 +74,20 @@ class IngestPipeline:
         log.info("engine rebuilt from redis", events=count, seconds=time.monotonic() - started)
         return count
 
-    async def process(self, messages: Sequence[RawMessage]) -> BatchResult:
-        """Dead-letter the rejects, store the batch; returns the events new to the store."""
-        classified = classify(messages, self._names, self._max_bytes)
+    def classify(self, messages: Sequence[Consumed]) -> Classified:
+        """Validate a batch (pure CPU work: the bulk path overlaps it with the previous
+        batch's Redis round trip)."""
+        return classify(messages, self._names, self._max_bytes)
+
+    async def process(
+        self, messages: Sequence[Consumed], classified: Classified | None = None
+    ) -> BatchResult:
+        """Dead-letter the rejects, store the batch; returns the events new to the store.
+
+        `classified` is `self.classify(messages)` when the caller already has it.
+        """
+        if classified is None:
+            classified = self.classify(messages)
         rejected = [
             (message, outcome)
             for message, outcome in zip(messages, classified.outcomes, strict=True)
@@ -93,15 +105,15 @@ class IngestPipeline:
                     detail=rejection.detail,
                 )
         fresh_positions = await self.store.apply_batch(classified.records)
-        fresh: list[Event] = []
-        for position in fresh_positions:
-            event = classified.outcomes[position]
-            assert not isinstance(event, Rejection)
-            fresh.append(event)
-        for message in messages:
-            key = (message.topic, message.partition)
-            if message.offset > self.positions.get(key, -1):
-                self.positions[key] = message.offset
+        outcomes = classified.outcomes
+        # The store returns positions of valid events only: never a Rejection.
+        fresh = cast(list[Event], [outcomes[position] for position in fresh_positions])
+        last: dict[tuple[str, int], int] = {}
+        for message in messages:  # offsets increase within a partition: the last is highest
+            last[(message.topic, message.partition)] = message.offset
+        for key, offset in last.items():
+            if offset > self.positions.get(key, -1):
+                self.positions[key] = offset
         return BatchResult(len(messages), fresh, len(rejected))
 
     def feed(self, events: Sequence[Event]) -> None:

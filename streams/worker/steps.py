@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TypeVar
 
-from streams.events.models import Event
+from streams.events.wire import Event
 
 E = TypeVar("E", bound=Event)
 

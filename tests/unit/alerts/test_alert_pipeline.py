@@ -78,3 +78,21 @@ def test_a_large_expedite_in_the_batch_pages(engine: Any) -> None:
         "shipment_id": "SH-9",
     }  # fmt: skip
     assert transition.at == dispatch.occurred_at.timestamp()
+
+
+def test_alerts_of_a_removed_rule_resolve_whatever_location_is_evaluated(
+    engine: Any, sku: Callable[..., Any]
+) -> None:
+    """A firing alert whose rule left the configuration resolves on the next pass, even
+    when its own location is not among those evaluated (states are kept per location)."""
+    dc1 = sku(location="DC1", stocked_out=True, on_hand=0, last_event_at=100.0)
+    first = evaluate_engine(load_rules(None), engine(skus=[dc1]), {}, ["DC1"], LINKS)
+    assert [t.status for t in first.transitions] == ["firing"]
+    otif_only = parse_rules(
+        "rules: [{alertname: InventoryOtifLow, kind: otif, threshold: 0.9}]", "<test>"
+    )
+    later = evaluate_engine(
+        otif_only, engine(skus=[dc1], watermarks={"DC2": 900.0}), first.states, ["DC2"], LINKS
+    )
+    assert [t.status for t in later.transitions] == ["resolved"]
+    assert later.states == {}

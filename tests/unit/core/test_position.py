@@ -117,3 +117,21 @@ def test_prune_keeps_everything_from_the_cut() -> None:
     dropped, pruned_cogs = ledger.prune(4.0)
     assert dropped > 0 and list(pruned_cogs) == [1.0]
     assert (ledger.integral(4, 9), ledger.cogs_between(4, 9), ledger.current.episodes) == before
+
+
+def test_ledgers_without_snapshots_or_lines_share_stand_ins_that_stay_empty() -> None:
+    """The shared empty checkpoint and COGS stand-ins are swapped out, never written."""
+    from streams.core import position
+
+    bare = built([adj(1, 2), line(2)])
+    assert bare.snap_times is position._NO_FLOATS and bare.cogs_times is position._NO_FLOATS
+    assert (bare.cost_at(3), bare.cogs_between(0, 9)) == (0.0, 0.0)
+    assert bare.prune(1.5) == (0, position._NO_FLOATS[:0])
+    full = built([adj(1, 2), snap(2, 4, 2), line(3)], [(4.0, "d1", 1.0)])
+    full.add(adj(0.5, 1))  # late: resumes from the start
+    full.add_line((0.5, "d0", 1.0))
+    full.build()
+    full.prune(2.5)
+    assert list(full.snap_times) == [2.0] and list(full.cogs_times) == [4.0]
+    stand_ins = (position._NO_FLOATS, position._NO_INTS, position._NO_WALKS, position._NO_LINES)
+    assert [len(s) for s in stand_ins] == [0, 0, 0, 0]

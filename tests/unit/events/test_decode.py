@@ -5,8 +5,9 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from streams.events import wire
 from streams.events.decode import REASONS, Rejection, decode_event, event_key
-from streams.events.models import MODELS, InventorySnapshot
+from streams.events.models import MODELS
 
 SNAPSHOT = {
     "event_id": "e-1",
@@ -31,10 +32,11 @@ def _with(**changes: object) -> bytes:
     return orjson.dumps(event)
 
 
-def test_valid_snapshot_decodes_to_its_model() -> None:
-    """A conforming snapshot becomes an InventorySnapshot with an aware timestamp."""
+def test_valid_snapshot_decodes_to_its_struct() -> None:
+    """A conforming snapshot becomes a wire InventorySnapshot with an aware timestamp."""
     event = decode_event(orjson.dumps(SNAPSHOT), topic="inventory")
-    assert isinstance(event, InventorySnapshot)
+    assert isinstance(event, wire.InventorySnapshot)
+    assert event.event_type == "inventory.snapshot"
     assert event.on_hand == 5.0
     assert event.occurred_at.timestamp() == 1767225600.0
 

@@ -34,7 +34,7 @@ DISRUPTION = orjson.dumps(
 
 
 def test_classify_keeps_positions_and_labels() -> None:
-    """Records carry topic (unprefixed), partition, offset, id, location, time and label."""
+    """Records carry topic (unprefixed), partition, offset, id, payload and label."""
     messages = [
         RawMessage("p.inventory", 1, 7, b"L", SNAPSHOT),
         RawMessage("p.inventory", 1, 8, b"L", b"{bad"),
@@ -48,15 +48,11 @@ def test_classify_keeps_positions_and_labels() -> None:
         7,
         "e-1",
     )
-    assert (first.location, first.occurred_at, first.label) == (
-        "L",
-        1767225600.0,
-        "inventory.snapshot",
-    )
+    assert first.label == "inventory.snapshot"
     assert first.payload == SNAPSHOT
     assert (second.event_id, second.label, second.payload) == (None, "invalid_json", b"")
     assert isinstance(batch.outcomes[1], Rejection)
-    assert (third.topic, third.location, third.label) == ("disruptions", "", "disruption.resolved")
+    assert (third.topic, third.label) == ("disruptions", "disruption.resolved")
 
 
 def test_snapshot_round_trip() -> None:

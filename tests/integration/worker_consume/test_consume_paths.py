@@ -1,8 +1,9 @@
-"""The experimental bulk consumption path (KPIMON_WORKER__BULK_CONSUME=true), end to end.
+"""Both consumption paths end to end: bulk (the default) and faust's per-message agent.
 
 Every message is counted exactly once, offsets reach Kafka's group commit only after the
 batch is in Redis, and a worker killed mid-stream resumes from its committed offsets
-without losing or double-counting anything.
+without losing or double-counting anything. (The rest of the suite runs the default,
+bulk; `KPIMON_WORKER__BULK_CONSUME=false` selects the agent path.)
 """
 
 from __future__ import annotations
@@ -10,11 +11,10 @@ from __future__ import annotations
 import signal
 
 import orjson
+import pytest
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
 from tests.integration.monitor import Monitor, wait_for
-
-BULK = {"KPIMON_WORKER__BULK_CONSUME": "true"}
 
 
 def snapshot(event_id: str, location: str, on_hand: int) -> bytes:
@@ -64,10 +64,13 @@ def counted(monitor: Monitor, counter: str) -> int:
     return sum(v for k, v in monitor.counters().items() if k.startswith(counter + "|"))
 
 
-def test_bulk_worker_counts_once_commits_after_apply_and_resumes(
-    monitor_factory: object,
+@pytest.mark.parametrize("bulk", ["true", "false"], ids=["bulk", "agent"])
+def test_worker_counts_once_commits_after_apply_and_resumes(
+    monitor_factory: object, bulk: str
 ) -> None:
-    monitor: Monitor = monitor_factory(BULK, exporter=False)  # type: ignore[operator]
+    """Counted once, committed only after Redis has it, and resumed after a SIGKILL."""
+    env = {"KPIMON_WORKER__BULK_CONSUME": bulk}
+    monitor: Monitor = monitor_factory(env, exporter=False)  # type: ignore[operator]
     publish(monitor, 0, 600)
     monitor.wait_processed(600)
     # The commit follows the apply: once everything is in Redis it reaches Kafka.
