@@ -135,7 +135,9 @@ class WorkerSettings(BaseModel):
     metrics_port: int = Field(
         default=9465, ge=1, le=65535, description="worker's own /metrics port"
     )
-    batch_size: int = Field(default=2000, ge=1, description="most messages per batch")
+    batch_size: int = Field(
+        default=10_000, ge=1, description="most messages per batch (fetched and applied at once)"
+    )
     batch_timeout_seconds: float = Field(
         default=0.2, gt=0, description="longest wait to fill a batch"
     )

@@ -12,7 +12,8 @@ import asyncio
 import ssl
 import time
 from collections.abc import Awaitable, Sequence
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import faust
 import orjson
@@ -128,6 +129,9 @@ class WorkerRuntime:
         self._computed_at = time.monotonic()
         self._behind = False
         self._alert_cost = 0.0  # seconds the last alert evaluation took
+        # Seconds to recompute one changed location (measured by each snapshot pass;
+        # the first guess is a location of about a hundred SKUs).
+        self._location_cost = 0.005
         self._compute_cost = 0.0  # seconds the last one took
 
     async def _send(
@@ -198,9 +202,9 @@ class WorkerRuntime:
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
         fresh = result.fresh
         now = time.time()
-        metrics.EVENT_LAG.observe_many(
-            max(0.0, now - event.occurred_at.timestamp()) for event in fresh
-        )
+        if fresh:
+            stamps = map(datetime.timestamp, [event.occurred_at for event in fresh])
+            metrics.EVENT_LAG.observe_many([max(0.0, now - t) for t in stamps])
         metrics.BATCH_SIZE.observe(len(messages))
         # A full batch means more is waiting: the worker is catching up on a backlog.
         self._behind = len(messages) >= self._batch_size
@@ -215,7 +219,7 @@ class WorkerRuntime:
             self.pipeline.feed(fresh)
             self._note_for_alerts(fresh)
         else:
-            steps = event_time_steps(fresh, ALERT_STEP_SECONDS, self._alert_steps())
+            steps = event_time_steps(fresh, ALERT_STEP_SECONDS, self._alert_steps(fresh))
             for number, step in enumerate(steps, start=1):
                 self.pipeline.feed(step)
                 self._note_for_alerts(step)
@@ -224,29 +228,33 @@ class WorkerRuntime:
         self.heap.after_batch()
         self._dirty = self._dirty or bool(fresh)
 
-    def _alert_steps(self) -> int:
-        """How many event-time steps a batch may have, given what an evaluation costs."""
-        if self._alert_cost <= 0:
+    def _alert_steps(self, events: Sequence[Event]) -> int:
+        """How many event-time steps a batch may have, given what an evaluation costs.
+
+        An evaluation recomputes every changed location first, so its cost is predicted
+        from those (with what this batch touches) at the measured cost per location.
+        """
+        touched = {getattr(event, "location", None) for event in events}
+        changed = len(self.engine.changed_locations()) + len(touched)
+        per_pass = max(self._alert_cost, changed * self._location_cost)
+        if per_pass <= 0:
             return ALERT_STEPS
-        return max(1, min(ALERT_STEPS, int(ALERT_STEPS_BUDGET_SECONDS / self._alert_cost) + 1))
+        return max(1, min(ALERT_STEPS, int(ALERT_STEPS_BUDGET_SECONDS / per_pass) + 1))
 
     def catching_up(self) -> bool:
         """Behind on a backlog: the last batch was full or the consumer lag is a few batches."""
         return self._behind or sum(self.consumer_lag().values()) > 4 * self._batch_size
 
     def _note_for_alerts(self, events: Sequence[Event]) -> None:
-        touched = self._touched
-        disruption = False
-        for event in events:
-            location = getattr(event, "location", None)
-            if location is not None:
-                touched.add(location)
-            if event.event_type == "shipment.dispatched":
-                self._dispatches.append(event)
-            elif event.event_type.startswith("disruption."):
-                disruption = True
-        if disruption:
-            touched.update(self.engine.locations())
+        # Comprehensions, not one loop with branches: this runs over every event.
+        locations = {getattr(event, "location", None) for event in events}
+        locations.discard(None)
+        self._touched.update(cast(set[str], locations))
+        self._dispatches.extend(
+            event for event in events if event.event_type == "shipment.dispatched"
+        )
+        if any(event.event_type.startswith("disruption.") for event in events):
+            self._touched.update(self.engine.locations())
 
     async def reload_engine(self) -> None:
         """A new engine rebuilt from the event log in Redis (retrying while it is down)."""
@@ -325,6 +333,8 @@ class WorkerRuntime:
                 raise RuntimeSnapshotError from None
             busy += time.monotonic() - started
             await asyncio.sleep(0)
+        if codes:
+            self._location_cost = busy / len(codes)
         return busy
 
     async def evaluate_alerts(self, source: EngineSource | None = None) -> None:

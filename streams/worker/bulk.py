@@ -68,16 +68,16 @@ class BulkDrain:
             self._inflight = asyncio.ensure_future(self._apply(messages, classified, records))
 
     async def _settle(self) -> None:
-        """Wait for the batch in flight (if any), then commit when enough were acknowledged."""
+        """Wait for the batch in flight (if any) to be applied.
+
+        Offsets reach Kafka through faust's periodic commit (`broker_commit_interval`),
+        which commits what `mark_applied` acknowledged; committing here after every
+        batch would stall the drain on a broker round trip each time.
+        """
         if self._inflight is None:
             return
         await asyncio.shield(self._inflight)
         self._inflight = None
-        consumer = self.consumer
-        commit_every = consumer._commit_every
-        if commit_every is not None and consumer._n_acked >= commit_every:
-            consumer._n_acked = 0
-            await consumer.commit()
 
     async def _apply(
         self, messages: Sequence[Consumed], classified: Any, records: Mapping[Any, Sequence[Any]]

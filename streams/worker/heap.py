@@ -14,7 +14,7 @@ from __future__ import annotations
 import gc
 import time
 
-YOUNG_THRESHOLD = 20_000  # allocations between young collections (CPython: 700)
+YOUNG_THRESHOLD = 100_000  # allocations between young collections (CPython: 700)
 FULL_COLLECTION_SECONDS = 600.0
 
 

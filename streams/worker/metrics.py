@@ -6,7 +6,8 @@ Redis and are served by the exporter; these are the worker's live figures.
 
 from __future__ import annotations
 
-from bisect import bisect_left
+import math
+from bisect import bisect_right
 from collections.abc import Iterable, Iterator, Sequence
 
 from prometheus_client import REGISTRY, Gauge, Histogram
@@ -17,8 +18,8 @@ from prometheus_client.registry import Collector
 class BatchHistogram(Collector):
     """A histogram observed a batch at a time (prometheus_client's takes a lock per value).
 
-    Event lag is observed for every event, on the hot path: `observe_many` costs
-    one bisect per value. Read at scrape time like any custom collector.
+    Event lag is observed for every event, on the hot path: `observe_many` sorts a
+    batch's values once. Read at scrape time like any custom collector.
     """
 
     def __init__(self, name: str, documentation: str, buckets: Sequence[float]) -> None:
@@ -29,12 +30,16 @@ class BatchHistogram(Collector):
         self.total = 0.0
 
     def observe_many(self, values: Iterable[float]) -> None:
-        counts, bounds = self.counts, self.bounds
-        total = 0.0
-        for value in values:
-            counts[bisect_left(bounds, value)] += 1  # bucket k holds bounds[k-1] < v <= bounds[k]
-            total += value
-        self.total += total
+        # Sorted once (C speed), then one bisect per bucket bound, not one per value.
+        ordered = sorted(values)
+        counts = self.counts
+        below = 0
+        for k, bound in enumerate(self.bounds):
+            upto = bisect_right(ordered, bound)  # values <= bound (le is inclusive)
+            counts[k] += upto - below
+            below = upto
+        counts[-1] += len(ordered) - below
+        self.total += math.fsum(ordered)
 
     def collect(self) -> Iterator[HistogramMetricFamily]:
         cumulative, buckets = 0, []
