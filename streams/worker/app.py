@@ -242,8 +242,9 @@ class WorkerRuntime:
         return max(1, min(ALERT_STEPS, int(ALERT_STEPS_BUDGET_SECONDS / per_pass) + 1))
 
     def catching_up(self) -> bool:
-        """Behind on a backlog: the last batch was full or the consumer lag is a few batches."""
-        return self._behind or sum(self.consumer_lag().values()) > 4 * self._batch_size
+        """Behind on a backlog: the last batch was full or more than a batch is waiting."""
+        lag = sum(self.consumer_lag().values())
+        return self._behind or lag > BEHIND_BATCHES * self._batch_size
 
     def _note_for_alerts(self, events: Sequence[Event]) -> None:
         # Comprehensions, not one loop with branches: this runs over every event.

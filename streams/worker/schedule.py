@@ -3,7 +3,7 @@
 Both cost time proportional to the state they cover, and the agent waits while
 they run (one event loop). After one that took `cost` seconds the worker ingests
 for at least as long again; while it is catching up on a backlog (consumer lag
-over a few batches) for ten times as long and at least 30 s, so a backlog is not
+over a batch) for ten times as long and at least 30 s, so a backlog is not
 slowed down by recomputing figures every second. They are never skipped for
 good: alerts come late while catching up, not never.
 """
@@ -13,7 +13,7 @@ from __future__ import annotations
 SPACING = 1.0
 SPACING_BEHIND = 10.0
 CATCH_UP_MIN_SECONDS = 30.0
-BEHIND_BATCHES = 4
+BEHIND_BATCHES = 1  # more than a full batch waiting: the next fetch is full too
 
 
 def compute_due(since: float, cost: float, lag: int, batch_size: int) -> bool:
