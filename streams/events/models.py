@@ -18,6 +18,20 @@ Quantity = Annotated[float, Field(gt=0, allow_inf_nan=False, le=1e12)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e12)]
 Signed = Annotated[float, Field(allow_inf_nan=False, ge=-1e12, le=1e12)]
 
+# Enumerations shared with the msgspec mirror (streams/events/wire.py) and the simulator.
+CustomerTier = Literal["strategic", "key", "standard"]
+SkuClass = Literal["A", "B", "C"]
+Severity = Literal["low", "medium", "high", "critical"]
+DisruptionKind = Literal[
+    "supplier_delay",
+    "transport",
+    "port_closure",
+    "weather",
+    "quality_hold",
+    "demand_spike",
+    "other",
+]
+
 MAX_LINES = 1000
 MAX_TARGETS = 10_000
 
@@ -56,7 +70,7 @@ class OrderPlaced(EventBase):
     order_id: Id
     location: Code
     customer_id: Id
-    customer_tier: Literal["strategic", "key", "standard"]
+    customer_tier: CustomerTier
     channel: Code
     region: Code
     promised_at: AwareDatetime
@@ -105,7 +119,7 @@ class InventorySnapshot(EventBase):
     on_order: NonNegative
     in_transit: NonNegative
     unit_cost: NonNegative
-    sku_class: Literal["A", "B", "C"] | None = None
+    sku_class: SkuClass | None = None
     supplier_id: Id | None = None
 
 
@@ -120,16 +134,8 @@ class InventoryAdjusted(EventBase):
 class DisruptionReported(EventBase):
     event_type: Literal["disruption.reported"]
     disruption_id: Id
-    kind: Literal[
-        "supplier_delay",
-        "transport",
-        "port_closure",
-        "weather",
-        "quality_hold",
-        "demand_spike",
-        "other",
-    ]
-    severity: Literal["low", "medium", "high", "critical"]
+    kind: DisruptionKind
+    severity: Severity
     supplier_id: Id | None = None
     locations: Annotated[list[Code], Field(max_length=MAX_TARGETS)]
     skus: Annotated[list[Code], Field(max_length=MAX_TARGETS)]

@@ -40,7 +40,14 @@ import msgspec
 from pydantic import BaseModel
 
 from streams.events import models
-from streams.events.models import MAX_LINES, MAX_TARGETS
+from streams.events.models import (
+    MAX_LINES,
+    MAX_TARGETS,
+    CustomerTier,
+    DisruptionKind,
+    Severity,
+    SkuClass,
+)
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
 Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
@@ -111,7 +118,7 @@ class OrderPlaced(EventBase, tag="order.placed", frozen=True, kw_only=True):
     order_id: Id
     location: Code
     customer_id: Id
-    customer_tier: Literal["strategic", "key", "standard"]
+    customer_tier: CustomerTier
     channel: Code
     region: Code
     promised_at: Stamp
@@ -160,7 +167,7 @@ class InventorySnapshot(ScalarEvent, tag="inventory.snapshot", frozen=True, kw_o
     on_order: NonNegative
     in_transit: NonNegative
     unit_cost: NonNegative
-    sku_class: Literal["A", "B", "C"] | None = None
+    sku_class: SkuClass | None = None
     supplier_id: Id | None = None
 
 
@@ -175,16 +182,8 @@ class InventoryAdjusted(ScalarEvent, tag="inventory.adjusted", frozen=True, kw_o
 class DisruptionReported(EventBase, tag="disruption.reported", frozen=True, kw_only=True):
     event_type: ClassVar[Literal["disruption.reported"]] = "disruption.reported"
     disruption_id: Id
-    kind: Literal[
-        "supplier_delay",
-        "transport",
-        "port_closure",
-        "weather",
-        "quality_hold",
-        "demand_spike",
-        "other",
-    ]
-    severity: Literal["low", "medium", "high", "critical"]
+    kind: DisruptionKind
+    severity: Severity
     supplier_id: Id | None = None
     locations: Annotated[list[Code], msgspec.Meta(max_length=MAX_TARGETS)]
     skus: Annotated[list[Code], msgspec.Meta(max_length=MAX_TARGETS)]

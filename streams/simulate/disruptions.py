@@ -13,19 +13,14 @@ for `expected_delay_days`.
 
 from __future__ import annotations
 
+from typing import get_args
+
+from streams.events.models import DisruptionKind
 from streams.simulate import planning
 from streams.simulate.clock import DAY, HOUR
 from streams.simulate.world import Disruption, World
 
-KINDS = (
-    "supplier_delay",
-    "transport",
-    "port_closure",
-    "weather",
-    "quality_hold",
-    "demand_spike",
-    "other",
-)
+KINDS: tuple[str, ...] = get_args(DisruptionKind)
 KIND_WEIGHTS = (0.28, 0.2, 0.08, 0.14, 0.1, 0.14, 0.06)
 SEVERITIES = ("low", "medium", "high", "critical")
 SEVERITY_WEIGHTS = (0.35, 0.35, 0.2, 0.1)
