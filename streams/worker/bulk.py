@@ -45,7 +45,6 @@ class BulkDrain:
         self.handler = handler
         self.fetch_timeout = fetch_timeout
         self._inflight: asyncio.Future[None] | None = None
-        self.batches = 0
 
     async def __call__(self, fetcher: Any) -> None:
         consumer = self.consumer
@@ -83,7 +82,6 @@ class BulkDrain:
         self, messages: Sequence[Consumed], classified: Any, records: Mapping[Any, Sequence[Any]]
     ) -> None:
         await self.handler.handle(messages, classified)
-        self.batches += 1
         mark_applied(self.consumer, records)
 
 
@@ -94,7 +92,6 @@ def mark_applied(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
     markers) are acknowledged with them, as faust's drain does with its gap records.
     Offsets at or below the last one read are ignored (a redelivery after a seek).
     """
-    acked_total = 0
     for tp, batch in records.items():
         if not batch:
             continue
@@ -105,8 +102,6 @@ def mark_applied(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
             continue
         consumer._acked[tp].extend(range(start, last + 1))
         consumer._read_offset[tp] = last
-        acked_total += last + 1 - start
-    consumer._n_acked += acked_total
 
 
 def install_bulk_drain(consumer: Any, handler: BatchHandler) -> BulkDrain:

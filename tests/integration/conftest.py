@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import redis
 
 # The fixtures that run the real worker and exporter, on top of `local_stack`.
 from tests.integration.fixtures import monitor_factory as monitor_factory
@@ -155,3 +156,15 @@ def local_stack() -> LocalStack:
         alertmanager_url=f"http://127.0.0.1:{alertmanager}",
         stack_dir=stack_dir,
     )
+
+
+@pytest.fixture
+def key_prefix(local_stack: LocalStack) -> Iterator[str]:
+    """A Redis key prefix of this test only; its keys are deleted afterwards."""
+    prefix = f"kpimon-test-{uuid.uuid4().hex[:12]}:"
+    yield prefix
+    client = redis.Redis.from_url(local_stack.redis_url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    for first in range(0, len(keys), 1000):  # DEL takes any count; keep commands bounded
+        client.delete(*keys[first : first + 1000])
+    client.close()

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-import redis
 import structlog
 
 from streams.core.views import DisruptionView, SkuLocationView
@@ -19,18 +18,6 @@ from streams.core.views import DisruptionView, SkuLocationView
 def _fresh_logging() -> None:
     """Undo a global structlog setup an earlier test bound to a since-closed capture stream."""
     structlog.reset_defaults()
-
-
-@pytest.fixture
-def key_prefix(local_stack: Any) -> Iterator[str]:
-    """A Redis key prefix of this test only; its keys are deleted afterwards."""
-    prefix = f"kpimon-test-{uuid.uuid4().hex[:12]}:"
-    yield prefix
-    client = redis.Redis.from_url(local_stack.redis_url)
-    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture
