@@ -256,6 +256,7 @@ class Bench:
             f"max consumer lag reported {self.max_lag:,}"
         )
         self.check_exporter(len(records))
+        self.engine_trail(len(records))
 
         self.scrape_time()
         if o.latency_seconds > 0:
@@ -378,6 +379,28 @@ class Bench:
         if done < expected:
             raise RuntimeError(f"worker processed {done} of {expected} in {self.o.timeout}s")
         return window_rate(expected, marks)
+
+    def engine_trail(self, expected: int) -> None:
+        """How long after the store took the backlog the KPI snapshot covered all of it.
+
+        The KPI engine may run in its own process, one batch behind the store: this
+        shows the store's rate (the ratio) is the engine's rate too.
+        """
+        started = time.monotonic()
+        deadline = started + 120
+        events = 0
+        while time.monotonic() < deadline:
+            raw = self.redis.get(f"{self.key_prefix}kpi:snapshot")
+            events = int(orjson.loads(raw)["events"]) if raw else 0
+            if events >= expected:
+                break
+            time.sleep(0.05)
+        say(
+            f"[bench] KPI snapshot of {events:,} events "
+            f"{time.monotonic() - started:.1f}s after the store had the backlog"
+        )
+        if events < expected:
+            raise RuntimeError("the KPI engine did not catch up with the store")
 
     def check_exporter(self, expected: int) -> None:
         """The exporter's kpimon_events_total must account for the whole backlog."""

@@ -147,6 +147,11 @@ class WorkerSettings(BaseModel):
         description="hand each fetched record batch whole to the pipeline (false: "
         "faust's per-message agent stream, several times slower)",
     )
+    kpi_process: bool = Field(
+        default=True,
+        description="run the KPI engine, snapshots and alert rules in a process of their "
+        "own (false: in the worker process, on one core with the ingest)",
+    )
 
 
 class AlertSettings(BaseModel):

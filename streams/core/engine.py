@@ -58,7 +58,7 @@ class KpiEngine:
         self._disruption_views: list[DisruptionView] | None = None
         # Keyed by `event_type`, not by class: events arrive as the pydantic models or
         # as their msgspec mirrors (same names, fields and `event_type`), read by duck typing.
-        self._handlers: dict[str, Callable[[Any], None]] = {
+        self._handlers: dict[str, Callable[[Any, float], None]] = {
             "order.placed": self._order_placed,
             "order.cancelled": self._order_cancelled,
             "shipment.dispatched": self._dispatched,
@@ -76,14 +76,17 @@ class KpiEngine:
 
     # -- recording -----------------------------------------------------------------------
 
-    def add(self, event: Any) -> None:
+    def add(self, event: Any, at: float | None = None) -> None:
         """Record one valid event (O(1) amortised; nothing is recomputed here).
 
         `event` is a `streams.events.models` event or any object with the same
         attributes (the msgspec structs the worker decodes into); its handler is
-        chosen by `event.event_type`.
+        chosen by `event.event_type`. `at` is `event.occurred_at` as epoch seconds
+        when the caller has it already (the worker computes it once per event for
+        its lag histogram too); None computes it here.
         """
-        self._handlers[event.event_type](event)
+        t = event.occurred_at.timestamp() if at is None else at
+        self._handlers[event.event_type](event, t)
 
     def _touch(self, code: str, t: float) -> LocationState:
         state = self._locations.get(code)
@@ -100,8 +103,7 @@ class KpiEngine:
     # location (`LocationState.settle` hands the events to the SKU-locations later) and
     # read each event field once.
 
-    def _order_placed(self, e: m.OrderPlaced) -> None:
-        t = e.occurred_at.timestamp()
+    def _order_placed(self, e: m.OrderPlaced, t: float) -> None:
         state = self._touch(e.location, t)
         order = order_record(e, t, e.promised_at.timestamp())
         kept, displaced = self._book.add_order(order)
@@ -119,8 +121,8 @@ class KpiEngine:
             if waiting:
                 state.unpriced.update({dispatch.event_id: dispatch for dispatch in waiting})
 
-    def _order_cancelled(self, e: m.OrderCancelled) -> None:
-        state = self._touch(e.location, e.occurred_at.timestamp())
+    def _order_cancelled(self, e: m.OrderCancelled, t: float) -> None:
+        state = self._touch(e.location, t)
         key = (e.location, e.order_id)
         self._book.cancel(key)
         order = self._book.orders.get(key)
@@ -128,19 +130,16 @@ class KpiEngine:
             for sku in {sku for _line_id, sku, _quantity, _price in order.lines}:
                 state.sku(sku).cancel(order)
 
-    def _dispatched(self, e: m.ShipmentDispatched) -> None:
-        t = e.occurred_at.timestamp()
+    def _dispatched(self, e: m.ShipmentDispatched, t: float) -> None:
         dispatch = dispatch_record(e, t)
         self._book.add_dispatch(dispatch)
         self._touch(e.location, t).dispatched.append(dispatch)
 
-    def _delivered(self, e: m.ShipmentDelivered) -> None:
-        t = e.occurred_at.timestamp()
+    def _delivered(self, e: m.ShipmentDelivered, t: float) -> None:
         self._touch(e.location, t)
         self._book.add_delivery((e.location, e.shipment_id), (e.location, e.order_id), t)
 
-    def _received(self, e: m.InboundReceived) -> None:
-        t = e.occurred_at.timestamp()
+    def _received(self, e: m.InboundReceived, t: float) -> None:
         state = self._touch(e.location, t)
         lead_days = (t - e.ordered_at.timestamp()) / DAY
         self._ctx.suppliers.add(e.supplier_id, lead_days)
@@ -156,8 +155,7 @@ class KpiEngine:
         served.add(code)
         self._dirty.update(served)
 
-    def _snapshot(self, e: m.InventorySnapshot) -> None:
-        t = e.occurred_at.timestamp()
+    def _snapshot(self, e: m.InventorySnapshot, t: float) -> None:
         location, supplier = e.location, e.supplier_id
         entry = (t, SNAPSHOT, e.event_id, e.on_hand, e.in_transit, e.unit_cost)
         self._touch(location, t).inventory.append((e.sku, entry, supplier, e.sku_class))
@@ -167,38 +165,33 @@ class KpiEngine:
                 served = self._supplier_locations[supplier] = set()
             served.add(location)
 
-    def _adjusted(self, e: m.InventoryAdjusted) -> None:
-        t = e.occurred_at.timestamp()
+    def _adjusted(self, e: m.InventoryAdjusted, t: float) -> None:
         entry = (t, ADJUSTMENT, e.event_id, e.delta, 0.0, 0.0)
         self._touch(e.location, t).inventory.append((e.sku, entry, None, None))
 
-    def _disruption_reported(self, e: m.DisruptionReported) -> None:
+    def _disruption_reported(self, e: m.DisruptionReported, t: float) -> None:
         record = DisruptionRecord(
-            e.disruption_id, e.event_id, e.occurred_at.timestamp(), e.kind, e.severity,
+            e.disruption_id, e.event_id, t, e.kind, e.severity,
             e.supplier_id, tuple(e.locations), tuple(e.skus), e.expected_delay_days, e.description,
         )  # fmt: skip
         self._disruptions.report(record)
         self._dirty.update(self._locations)  # coverage can reach any location
 
-    def _disruption_resolved(self, e: m.DisruptionResolved) -> None:
-        self._disruptions.resolve(e.disruption_id, e.occurred_at.timestamp())
+    def _disruption_resolved(self, e: m.DisruptionResolved, t: float) -> None:
+        self._disruptions.resolve(e.disruption_id, t)
         self._dirty.update(self._locations)
 
-    def _forecast(self, e: m.ForecastPublished) -> None:
-        t = e.occurred_at.timestamp()
+    def _forecast(self, e: m.ForecastPublished, t: float) -> None:
         key = (e.sku, e.period_start.timestamp(), e.period_end.timestamp())
         self._touch(e.location, t).forecasts.add(key, t, e.event_id, e.quantity)
 
-    def _recommended(self, e: m.PolicyRecommended) -> None:
-        t = e.occurred_at.timestamp()
+    def _recommended(self, e: m.PolicyRecommended, t: float) -> None:
         self._touch(e.location, t).planning.recommend(t)
 
-    def _overridden(self, e: m.PolicyOverridden) -> None:
-        t = e.occurred_at.timestamp()
+    def _overridden(self, e: m.PolicyOverridden, t: float) -> None:
         self._touch(e.location, t).planning.override(t)
 
-    def _applied(self, e: m.PolicyApplied) -> None:
-        t = e.occurred_at.timestamp()
+    def _applied(self, e: m.PolicyApplied, t: float) -> None:
         self._touch(e.location, t).planning.apply(t, e.event_id, e.sku)
 
     # -- reading -------------------------------------------------------------------------

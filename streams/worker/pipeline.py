@@ -1,27 +1,24 @@
-"""One batch through the worker: validate, dead-letter, store, compute.
+"""One batch through the worker: validate, dead-letter, store.
 
 The order of the steps is the delivery guarantee:
 1. rejected messages reach the dead-letter topic (acknowledged by the broker);
 2. the batch is applied to Redis in one atomic step, which skips offsets
    already applied and event_ids already stored, and records the offsets;
-3. only the events stored for the first time are fed to the in-memory engine
-   (`feed`, called by the worker in event-time steps so the alert rules can
-   look at the state between them).
+3. only the events stored for the first time are handed on, to the KPI side
+   (`streams.worker.kpi_side`, by the worker).
 Kafka offsets are committed after the batch returns, so a crash anywhere
 redelivers the batch and step 2 makes that redelivery change nothing.
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import structlog
 
-from streams.core.engine import KpiEngine
-from streams.events.decode import Rejection, decode_event
+from streams.events.decode import Rejection
 from streams.events.wire import Event
 from streams.kafka.topics import TopicNames
 from streams.store.redis_store import KpiStore
@@ -34,7 +31,8 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class BatchResult:
     messages: int
-    fresh: list[Event]
+    fresh: list[Event]  # the events stored for the first time, in batch order
+    payloads: list[bytes]  # their message values
     rejected: int
 
 
@@ -42,37 +40,16 @@ class IngestPipeline:
     def __init__(
         self,
         store: KpiStore,
-        engine: KpiEngine,
         dead_letters: DeadLetterSink,
         names: TopicNames,
         max_message_bytes: int,
     ) -> None:
         self.store = store
-        self.engine = engine
         self._dead_letters = dead_letters
         self._names = names
         self._max_bytes = max_message_bytes
         # Highest offset handled per (full topic, partition), for consumer lag.
         self.positions: dict[tuple[str, int], int] = {}
-        self.events_fed = 0  # distinct events given to the engine since start
-
-    async def rebuild(self) -> int:
-        """Feed every stored event to the engine (at start); returns how many."""
-        count = 0
-        started = time.monotonic()
-        async for payload in self.store.stored_events():
-            decoded = decode_event(payload, max_bytes=1 << 62)
-            if isinstance(decoded, Rejection):  # stored events were valid when stored
-                log.error("stored event no longer valid", reason=decoded.reason)
-                continue
-            try:
-                self.engine.add(decoded)
-            except Exception:
-                log.exception("engine rejected a stored event", event_id=decoded.event_id)
-            count += 1
-        self.events_fed += count
-        log.info("engine rebuilt from redis", events=count, seconds=time.monotonic() - started)
-        return count
 
     def classify(self, messages: Sequence[Consumed]) -> Classified:
         """Validate a batch (pure CPU work: the bulk path overlaps it with the previous
@@ -108,26 +85,12 @@ class IngestPipeline:
         outcomes = classified.outcomes
         # The store returns positions of valid events only: never a Rejection.
         fresh = cast(list[Event], [outcomes[position] for position in fresh_positions])
+        records = classified.records
+        payloads = [records[position].payload for position in fresh_positions]
         last: dict[tuple[str, int], int] = {}
         for message in messages:  # offsets increase within a partition: the last is highest
             last[(message.topic, message.partition)] = message.offset
         for key, offset in last.items():
             if offset > self.positions.get(key, -1):
                 self.positions[key] = offset
-        return BatchResult(len(messages), fresh, len(rejected))
-
-    def feed(self, events: Sequence[Event]) -> None:
-        """Give events stored for the first time to the engine (each exactly once)."""
-        for event in events:
-            try:
-                self.engine.add(event)
-            except Exception:
-                # Stored, so nothing is lost; an engine bug must not stop the stream.
-                log.exception("engine rejected a stored event", event_id=event.event_id)
-        self.events_fed += len(events)
-
-    async def reload(self, engine: KpiEngine) -> int:
-        """Replace the engine with `engine` rebuilt from everything stored in Redis."""
-        self.engine = engine
-        self.events_fed = 0
-        return await self.rebuild()
+        return BatchResult(len(messages), fresh, payloads, len(rejected))

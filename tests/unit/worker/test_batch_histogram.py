@@ -31,6 +31,29 @@ def test_observe_many_fills_cumulative_buckets(
     assert totals == {"x_seconds_count": len(values), "x_seconds_sum": expected_sum}
 
 
+@pytest.mark.parametrize(
+    ("now", "stamps"),
+    [
+        (100.0, []),
+        (100.0, [99.0, 98.0, 97.5]),  # lags 1, 2, 2.5: two on bounds
+        (100.0, [100.0, 101.5, 99.9]),  # the future counts as 0
+        (1_764_300_000.123, [1_764_300_000.123 - d for d in (0.1, 0.25, 1.0, 2.0, 2.0000001)]),
+        (1_764_300_000.5, [1_764_299_999.5, 1_764_299_998.5, 1_764_299_998.4999998, 1e9]),
+    ],
+)
+def test_observe_elapsed_matches_observe_many_of_the_differences(
+    now: float, stamps: list[float]
+) -> None:
+    """Lags from timestamps land in exactly the buckets, and add to exactly the sum, of
+    observe_many over max(0, now - t)."""
+    by_stamps = BatchHistogram("x_seconds", "test", buckets=(0.1, 1, 2, float("inf")))
+    by_values = BatchHistogram("x_seconds", "test", buckets=(0.1, 1, 2, float("inf")))
+    by_stamps.observe_elapsed(now, reversed(stamps))
+    by_values.observe_many([max(0.0, now - t) for t in stamps])
+    assert by_stamps.counts == by_values.counts
+    assert by_stamps.total == by_values.total
+
+
 def test_exposition_is_a_valid_histogram() -> None:
     """Served through a registry, it renders the standard _bucket/_count/_sum series."""
     registry = CollectorRegistry()
@@ -42,3 +65,17 @@ def test_exposition_is_a_valid_histogram() -> None:
     assert 'lag_seconds_bucket{le="+Inf"} 2.0' in text
     assert "lag_seconds_count 2.0" in text
     assert "# TYPE lag_seconds histogram" in text
+
+
+def test_merge_adds_counts_and_sum_of_a_histogram_with_the_same_buckets() -> None:
+    """Merging the KPI process's per-batch histogram equals observing the values here."""
+    merged = BatchHistogram("x_seconds", "test", buckets=(1, 2, float("inf")))
+    direct = BatchHistogram("x_seconds", "test", buckets=(1, 2, float("inf")))
+    batch = BatchHistogram("x_seconds", "test", buckets=(1, 2, float("inf")))
+    merged.observe_many([0.5])
+    batch.observe_many([1.5, 7.0])
+    merged.merge(batch.counts, batch.total)
+    direct.observe_many([0.5, 1.5, 7.0])
+    assert (merged.counts, merged.total) == (direct.counts, direct.total)
+    with pytest.raises(ValueError, match="bucket counts"):
+        merged.merge([1, 2], 0.0)

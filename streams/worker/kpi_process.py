@@ -1,0 +1,225 @@
+"""The KPI side in a child process: the worker's client end (see `kpi_child` for the other).
+
+The worker's one event loop and its one GIL were the ceiling of its throughput:
+validating and storing a batch, and feeding the engine and computing KPIs from
+it, took turns on one core. With the KPI side in its own process, the engine
+works on batch N while the worker stores batch N+1.
+
+Frames (`streams.worker.frames`), worker to child: `settings` (pickled, first),
+`feed` (stored_at, catching_up, payloads), `reload`, `tick` (lag), `prune`,
+`stop`. Child to worker: `ready`, `fed` (lag histogram counts and sum),
+`reloaded`, `snapshots` (computing seconds, unprompted).
+
+Guarantees: a batch is fed only after Redis applied it, and at most one fed
+batch is unacknowledged, so the engine trails the store by at most one batch
+(the backlog rate read from the store's counters is the engine's rate too).
+If the child dies, the next batch (or tick) starts a new one, which rebuilds
+from Redis: the batches applied meanwhile are in Redis, so none is lost, and
+none is fed twice because the worker applies nothing while the new child
+rebuilds (its caller holds the batch lock).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import pickle
+import sys
+import time
+from collections import deque
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+from streams.events.wire import Event
+from streams.settings import Settings
+from streams.worker import metrics
+from streams.worker.frames import encode_frame, read_frame
+
+log = structlog.get_logger(__name__)
+
+# A child that dies this many times within RESTART_WINDOW_SECONDS stops the worker.
+MAX_RESTARTS = 5
+RESTART_WINDOW_SECONDS = 60.0
+STOP_SECONDS = 10.0
+
+
+class KpiProcessGone(Exception):
+    """The KPI process exited (or was never started)."""
+
+
+class KpiProcess:
+    """`KpiSide` in a child process (`python -m streams.worker.kpi_child`).
+
+    `lock` is held by the worker while it applies a batch and feeds it; a restart
+    from the timer takes it too, so no batch is applied during a rebuild.
+    """
+
+    def __init__(self, settings: Settings, lock: asyncio.Lock) -> None:
+        self._settings = pickle.dumps(settings)
+        self._lock = lock
+        self._child: asyncio.subprocess.Process | None = None
+        self._reader: asyncio.Task[None] | None = None
+        self._replies: deque[asyncio.Future[list[Any]]] = deque()
+        self._pending: asyncio.Future[list[Any]] | None = None  # the unacknowledged feed
+        self._starts: deque[float] = deque()
+
+    @property
+    def alive(self) -> bool:
+        return self._reader is not None and not self._reader.done()
+
+    async def start(self) -> None:
+        await self._spawn()
+
+    async def _spawn(self) -> None:
+        now = time.monotonic()
+        while self._starts and now - self._starts[0] > RESTART_WINDOW_SECONDS:
+            self._starts.popleft()
+        if len(self._starts) >= MAX_RESTARTS:
+            raise KpiProcessGone(f"the KPI process died {MAX_RESTARTS} times in a minute")
+        self._starts.append(now)
+        await self._kill()
+        child = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "streams.worker.kpi_child",
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            limit=1 << 20,
+        )
+        self._child = child
+        self._replies = deque()
+        self._pending = None
+        ready = self._expect()
+        self._reader = asyncio.create_task(self._read(child), name="kpi-process-reader")
+        self._write(encode_frame("settings", self._settings))
+        await ready
+        log.info("kpi process ready", pid=child.pid)
+
+    async def _respawn(self, reason: str) -> None:
+        log.error("kpi process gone; starting a new one (it rebuilds from redis)", reason=reason)
+        await self._spawn()
+
+    def _expect(self) -> asyncio.Future[list[Any]]:
+        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+        self._replies.append(future)
+        return future
+
+    def _write(self, frame: bytes) -> None:
+        assert self._child is not None and self._child.stdin is not None
+        self._child.stdin.write(frame)
+
+    async def _drain(self) -> None:
+        assert self._child is not None and self._child.stdin is not None
+        try:
+            await self._child.stdin.drain()
+        except (ConnectionError, BrokenPipeError) as error:
+            raise KpiProcessGone(str(error)) from None
+
+    async def _read(self, child: asyncio.subprocess.Process) -> None:
+        assert child.stdout is not None
+        try:
+            while True:
+                frame = await read_frame(child.stdout)
+                kind = frame[0]
+                if kind == "snapshots":
+                    for seconds in frame[1]:
+                        metrics.SNAPSHOT_SECONDS.observe(seconds)
+                    continue
+                if kind == "fed":
+                    metrics.EVENT_LAG.merge(frame[1], frame[2])
+                if self._replies:
+                    future = self._replies.popleft()
+                    if not future.done():
+                        future.set_result(frame)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            code = await child.wait()
+            log.warning("kpi process exited", pid=child.pid, code=code)
+            while self._replies:
+                future = self._replies.popleft()
+                if not future.done():
+                    future.set_exception(KpiProcessGone(f"exit code {code}"))
+
+    async def feed(
+        self,
+        fresh: Sequence[Event],
+        payloads: Sequence[bytes],
+        stored_at: float,
+        catching_up: bool,
+    ) -> None:
+        """Send the batch once the previous one is fed (called with the batch lock held)."""
+        if not await self._settle():
+            return  # a new process rebuilt from Redis, this batch included
+        if not payloads:
+            return
+        self._pending = self._expect()
+        self._write(encode_frame("feed", stored_at, catching_up, list(payloads)))
+        try:
+            await self._drain()
+        except KpiProcessGone as error:
+            await self._respawn(str(error))
+
+    async def _settle(self) -> bool:
+        """Wait for the fed batch; False when the process had to be restarted."""
+        pending, self._pending = self._pending, None
+        try:
+            if pending is not None:
+                await pending
+            if not self.alive:
+                raise KpiProcessGone("not running")
+        except KpiProcessGone as error:
+            await self._respawn(str(error))
+            return False
+        return True
+
+    async def reload(self) -> None:
+        if not await self._settle():
+            return
+        reloaded = self._expect()
+        self._write(encode_frame("reload"))
+        try:
+            await self._drain()
+            await reloaded
+        except KpiProcessGone as error:
+            await self._respawn(str(error))
+
+    async def tick(self, lag: int) -> None:
+        if not self.alive:
+            async with self._lock:
+                if not self.alive:
+                    self._pending = None
+                    await self._respawn("not running")
+            return
+        with contextlib.suppress(Exception):  # a dead child is restarted by the next tick
+            self._write(encode_frame("tick", lag))
+
+    async def prune(self) -> None:
+        if self.alive:
+            with contextlib.suppress(Exception):
+                self._write(encode_frame("prune"))
+
+    async def stop(self) -> None:
+        if self.alive:
+            with contextlib.suppress(Exception):
+                self._write(encode_frame("stop"))
+                await self._drain()
+        await self._kill()
+
+    async def _kill(self) -> None:
+        """End the child: its input closed, it exits; one that does not is killed."""
+        child, self._child = self._child, None
+        if child is None:
+            return
+        if child.stdin is not None:
+            child.stdin.close()
+        try:
+            await asyncio.wait_for(child.wait(), STOP_SECONDS)
+        except TimeoutError:
+            with contextlib.suppress(ProcessLookupError):
+                child.kill()
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                await self._reader

@@ -1,0 +1,311 @@
+"""The KPI side of the worker: the engine, its snapshots and the alert rules.
+
+It receives the events the store took for the first time (each exactly once,
+in apply order), keeps the in-memory `KpiEngine`, writes the KPI snapshot and
+evaluates the alert rules on the snapshot timer. It runs inside the worker
+process or in a process of its own (`streams.worker.kpi_process`); either way
+its state is a function of the event log in Redis: `start` and `reload`
+rebuild it from there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from itertools import repeat
+from typing import cast
+
+import structlog
+from redis.exceptions import RedisError
+
+from alerts.notifiers.kafka_topic import Send
+from alerts.pipeline import EngineSource
+from alerts.runtime import AlertRuntime
+from streams.core.engine import KpiEngine
+from streams.core.windows import parse_duration
+from streams.events.decode import Rejection, decode_event
+from streams.events.wire import Event, ShipmentDispatched
+from streams.settings import Settings
+from streams.store.keys import counter_field
+from streams.store.redis_store import RedisKpiStore
+from streams.worker.heap import HeapGuard
+from streams.worker.schedule import compute_due
+from streams.worker.snapshot import encode_snapshot
+from streams.worker.steps import event_time_steps
+
+log = structlog.get_logger(__name__)
+
+RETRY_MAX_SECONDS = 30.0
+# A batch is fed to the engine in steps of at least this much event time, with the
+# alert rules evaluated between steps (at most ALERT_STEPS a batch), so a backlog or
+# a file published at once pages as it happened: the projected stockout before the
+# stockout. 900 s is the shortest minimum duration among the shipped rules.
+ALERT_STEP_SECONDS = 900.0
+ALERT_STEPS = 16
+# ...but the evaluations between steps of one batch may take at most this long in
+# all (each costs time proportional to the locations touched): with a large state,
+# fewer and wider steps.
+ALERT_STEPS_BUDGET_SECONDS = 1.0
+# Locations recomputed between two looks at the event loop during a snapshot pass
+# (one costs milliseconds per hundred SKUs).
+RECOMPUTE_SLICE_LOCATIONS = 8
+
+
+def retention_seconds(settings: Settings) -> float:
+    """How long stored events are kept: the longest window or the obsolete horizon."""
+    longest = max(parse_duration(window) for window in settings.kpi.windows)
+    return max(longest, settings.kpi.obsolete_after_days * 86400) + 86400
+
+
+class RuntimeSnapshotError(Exception):
+    """The engine failed to compute a snapshot (already logged)."""
+
+
+class KpiRuntime:
+    """The engine fed from the store, with its snapshot and alert timers' work."""
+
+    def __init__(
+        self, settings: Settings, store: RedisKpiStore, send_alert: Send | None = None
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.engine = KpiEngine(settings.kpi)
+        self.alerts = AlertRuntime.from_settings(
+            settings, store.client, send=send_alert, on_result=self._count_alert
+        )
+        self.events_fed = 0  # distinct events given to the engine since start
+        # Locations and dispatches not yet seen by the alert rules (evaluated on the timer).
+        self._touched: set[str] = set()
+        self._dispatches: list[ShipmentDispatched] = []
+        self._dirty = True
+        self.heap = HeapGuard()
+        self._batch_size = settings.worker.batch_size
+        # Monotonic end of the last snapshot + alert evaluation; starting the clock now
+        # lets a worker that starts on a backlog ingest first (see schedule.compute_due).
+        self._computed_at = time.monotonic()
+        self._alert_cost = 0.0  # seconds the last alert evaluation took
+        # Seconds to recompute one changed location (measured by each snapshot pass;
+        # the first guess is a location of about a hundred SKUs).
+        self._location_cost = 0.005
+        self._compute_cost = 0.0  # seconds the last one took
+        self.snapshot_seconds: list[float] = []  # computing time of each snapshot written
+
+    async def _count_alert(self, channel: str, outcome: str) -> None:
+        try:
+            await self.store.increment_counter(counter_field("alerts_sent_total", channel, outcome))
+        except (RedisError, OSError) as error:
+            log.warning("alert outcome not counted", error=str(error))
+
+    # -- state -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Rebuild the engine from Redis and load the alert states (retrying while down)."""
+        delay = 0.5
+        while True:
+            try:
+                await self._rebuild()
+                await self.alerts.start()
+                return
+            except (RedisError, OSError) as error:
+                log.warning("redis unavailable at start; retrying", error=str(error), delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+
+    async def _rebuild(self) -> None:
+        """Feed every stored event to a new engine."""
+        engine = KpiEngine(self.settings.kpi)
+        count = 0
+        started = time.monotonic()
+        async for payload in self.store.stored_events():
+            decoded = decode_event(payload, max_bytes=1 << 62)
+            if isinstance(decoded, Rejection):  # stored events were valid when stored
+                log.error("stored event no longer valid", reason=decoded.reason)
+                continue
+            try:
+                engine.add(decoded)
+            except Exception:
+                log.exception("engine rejected a stored event", event_id=decoded.event_id)
+            count += 1
+        self.engine = engine
+        self.events_fed = count
+        self._dirty = True
+        log.info("engine rebuilt from redis", events=count, seconds=time.monotonic() - started)
+
+    async def reload(self) -> None:
+        """A new engine rebuilt from the event log in Redis (retrying while it is down).
+
+        For a batch whose apply failed: Redis may have taken it before the failure
+        reached the worker, and the retry then reports nothing new.
+        """
+        delay = 0.5
+        while True:
+            try:
+                await self._rebuild()
+                break
+            except (RedisError, OSError) as error:
+                log.warning("engine reload failed; retrying", error=str(error), delay=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        self._touched.update(self.engine.locations())
+
+    # -- feeding -----------------------------------------------------------------------
+
+    async def feed(
+        self, fresh: Sequence[Event], stamps: Sequence[float], catching_up: bool
+    ) -> None:
+        """Give the events stored for the first time to the engine (each exactly once).
+
+        `stamps` are their `occurred_at` as epoch seconds. While catching up, a batch
+        is one step and the alert rules wait for the snapshot timer; live, it is fed
+        in event-time steps with the rules evaluated between them.
+        """
+        if catching_up:
+            self._add(fresh, stamps)
+            self._note_for_alerts(fresh)
+        else:
+            steps = event_time_steps(fresh, ALERT_STEP_SECONDS, self._alert_steps(fresh))
+            for number, step in enumerate(steps, start=1):
+                self._add(step, None)
+                self._note_for_alerts(step)
+                if number < len(steps):
+                    await self.evaluate_alerts()
+        self.heap.after_batch()
+        self._dirty = self._dirty or bool(fresh)
+
+    def _add(self, events: Sequence[Event], stamps: Sequence[float] | None) -> None:
+        add = self.engine.add
+        for event, at in zip(events, stamps or repeat(None), strict=False):
+            try:
+                add(event, at)
+            except Exception:
+                # Stored, so nothing is lost; an engine bug must not stop the stream.
+                log.exception("engine rejected a stored event", event_id=event.event_id)
+        self.events_fed += len(events)
+
+    def _alert_steps(self, events: Sequence[Event]) -> int:
+        """How many event-time steps a batch may have, given what an evaluation costs.
+
+        An evaluation recomputes every changed location first, so its cost is predicted
+        from those (with what this batch touches) at the measured cost per location.
+        """
+        touched = {getattr(event, "location", None) for event in events}
+        changed = len(self.engine.changed_locations()) + len(touched)
+        per_pass = max(self._alert_cost, changed * self._location_cost)
+        if per_pass <= 0:
+            return ALERT_STEPS
+        return max(1, min(ALERT_STEPS, int(ALERT_STEPS_BUDGET_SECONDS / per_pass) + 1))
+
+    def _note_for_alerts(self, events: Sequence[Event]) -> None:
+        # Comprehensions, not one loop with branches: this runs over every event.
+        locations = {getattr(event, "location", None) for event in events}
+        locations.discard(None)
+        self._touched.update(cast(set[str], locations))
+        self._dispatches.extend(
+            event for event in events if event.event_type == "shipment.dispatched"
+        )
+        if any(event.event_type.startswith("disruption.") for event in events):
+            self._touched.update(self.engine.locations())
+
+    # -- computing ---------------------------------------------------------------------
+
+    async def compute(self, lag: int) -> None:
+        """Write the KPI snapshot and evaluate the alert rules, when due.
+
+        `lag`: messages waiting (consumer lag, or more than a batch when the last one
+        was full). While behind, this runs rarely (see `streams.worker.schedule`).
+        """
+        since = time.monotonic() - self._computed_at
+        if not compute_due(since, self._compute_cost, lag, self._batch_size):
+            return
+        busy = 0.0  # seconds computing, not counting the ingestion interleaved
+        try:
+            if self._dirty:
+                self._dirty = False
+                fed = self.events_fed
+                busy += await self._recompute_in_slices()
+                started = time.monotonic()
+                samples = self.engine.as_computed().samples()
+                # Every event fed before the pass is reflected; some fed during it may be.
+                payload = encode_snapshot(time.time(), samples, fed)
+                busy += time.monotonic() - started
+                self.snapshot_seconds.append(busy)
+                await self.store.write_snapshot(payload)
+                if self.engine.changed_locations():
+                    self._dirty = True  # changed during the pass: the next one covers them
+        except (RedisError, OSError) as error:
+            self._dirty = True
+            log.warning("snapshot not written", error=str(error))
+        except RuntimeSnapshotError:
+            self._dirty = True
+        started = time.monotonic()
+        await self.evaluate_alerts(self.engine.as_computed())
+        self.heap.after_batch()  # the figures just computed are long-lived too
+        self._computed_at = time.monotonic()
+        self._compute_cost = busy + (self._computed_at - started)
+
+    async def _recompute_in_slices(self) -> float:
+        """Recompute the changed locations a slice at a time, letting batches in between.
+
+        Returns the seconds spent computing. An engine bug is logged and raised as
+        RuntimeSnapshotError (no snapshot is written).
+        """
+        codes = self.engine.changed_locations()
+        busy = 0.0
+        for first in range(0, len(codes), RECOMPUTE_SLICE_LOCATIONS):
+            started = time.monotonic()
+            try:
+                self.engine.refresh(codes[first : first + RECOMPUTE_SLICE_LOCATIONS])
+            except Exception:
+                log.exception("KPI recompute failed")
+                raise RuntimeSnapshotError from None
+            busy += time.monotonic() - started
+            await asyncio.sleep(0)
+        if codes:
+            self._location_cost = busy / len(codes)
+        return busy
+
+    async def evaluate_alerts(self, source: EngineSource | None = None) -> None:
+        """Run the alert rules over what changed since the last evaluation, then commit.
+
+        `source` defaults to the engine (recomputing what changed); the snapshot pass
+        passes the figures it just computed.
+        """
+        if not (self._touched or self._dispatches):
+            return
+        touched, dispatches = self._touched, self._dispatches
+        self._touched, self._dispatches = set(), []
+        started = time.monotonic()
+        try:
+            evaluation = await self.alerts.process(
+                source or self.engine, sorted(touched), dispatches
+            )
+            self._alert_cost = time.monotonic() - started
+        except (RedisError, OSError) as error:
+            # Nothing was committed: evaluate the same changes again on the next tick.
+            self._touched |= touched
+            self._dispatches = dispatches + self._dispatches
+            log.warning("alert evaluation not committed", error=str(error))
+            return
+        except Exception:
+            # A bug in a rule must not stop the stream; the KPIs keep flowing.
+            log.exception("alert evaluation failed", locations=len(touched))
+            return
+        if source is not None:
+            # Locations changed after `source` was computed were judged on their previous
+            # figures: look at them again next time.
+            self._touched |= touched.intersection(self.engine.changed_locations())
+        for transition in evaluation.transitions:
+            log.info(
+                "alert state change",
+                alertname=transition.labels.get("alertname"),
+                status=transition.status,
+                labels=transition.labels,
+            )
+
+    def prune(self) -> None:
+        """Forget engine state behind each location's event-time retention horizon."""
+        self.engine.prune()
+
+    async def stop(self) -> None:
+        await self.alerts.stop()
