@@ -30,7 +30,7 @@ from streams.settings import Settings
 from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
 from streams.worker.heap import HeapGuard
-from streams.worker.schedule import compute_due
+from streams.worker.schedule import BEHIND_BATCHES, IDLE_SECONDS, compute_due
 from streams.worker.snapshot import encode_snapshot
 from streams.worker.steps import event_time_steps
 
@@ -89,6 +89,7 @@ class KpiRuntime:
         # the first guess is a location of about a hundred SKUs).
         self._location_cost = 0.005
         self._compute_cost = 0.0  # seconds the last one took
+        self._catching_up_at = -IDLE_SECONDS  # monotonic time of the last backlog batch
         self.snapshot_seconds: list[float] = []  # computing time of each snapshot written
 
     async def _count_alert(self, channel: str, outcome: str) -> None:
@@ -161,6 +162,7 @@ class KpiRuntime:
         in event-time steps with the rules evaluated between them.
         """
         if catching_up:
+            self._catching_up_at = time.monotonic()
             self._add(fresh, stamps)
             self._note_for_alerts(fresh)
         else:
@@ -215,7 +217,12 @@ class KpiRuntime:
         `lag`: messages waiting (consumer lag, or more than a batch when the last one
         was full). While behind, this runs rarely (see `streams.worker.schedule`).
         """
-        since = time.monotonic() - self._computed_at
+        now = time.monotonic()
+        if now - self._catching_up_at < IDLE_SECONDS:
+            # Fed a backlog batch just now: behind, whatever the consumer lag says (the
+            # high watermarks are unknown for a moment after a start or a rebalance).
+            lag = max(lag, (BEHIND_BATCHES + 1) * self._batch_size)
+        since = now - self._computed_at
         if not compute_due(since, self._compute_cost, lag, self._batch_size):
             return
         busy = 0.0  # seconds computing, not counting the ingestion interleaved

@@ -14,6 +14,7 @@ SPACING = 1.0
 SPACING_BEHIND = 10.0
 CATCH_UP_MIN_SECONDS = 30.0
 BEHIND_BATCHES = 1  # more than a full batch waiting: the next fetch is full too
+IDLE_SECONDS = 1.0  # no backlog batch for this long: the backlog is done
 
 
 def compute_due(since: float, cost: float, lag: int, batch_size: int) -> bool:
