@@ -35,8 +35,9 @@ PRODUCER_RETRY_MAX_SECONDS = 30.0
 
 
 class KpiChild:
-    def __init__(self, settings: Settings, runtime: KpiRuntime, out_fd: int) -> None:
-        self.settings = settings
+    """Serves the worker's frames in order; computes on ticks without holding up feeds."""
+
+    def __init__(self, runtime: KpiRuntime, out_fd: int) -> None:
         self.runtime = runtime
         self._out = out_fd
         self._computing: asyncio.Task[None] | None = None
@@ -125,7 +126,7 @@ async def main(out_fd: int) -> None:
         async_client(settings.redis), settings.redis.key_prefix, retention_seconds(settings)
     )
     runtime = KpiRuntime(settings, store, send_alert)
-    child = KpiChild(settings, runtime, out_fd)
+    child = KpiChild(runtime, out_fd)
     try:
         await runtime.start()
         child.send("ready")

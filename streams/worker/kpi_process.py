@@ -16,7 +16,8 @@ batch is unacknowledged, so the engine trails the store by at most one batch
 If the child dies, the next batch (or tick) starts a new one, which rebuilds
 from Redis: the batches applied meanwhile are in Redis, so none is lost, and
 none is fed twice because the worker applies nothing while the new child
-rebuilds (its caller holds the batch lock).
+rebuilds (its caller holds the batch lock). A child that does not answer a feed
+within FEED_ACK_SECONDS is taken for hung, killed and replaced the same way.
 """
 
 from __future__ import annotations
@@ -43,6 +44,8 @@ log = structlog.get_logger(__name__)
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 60.0
 STOP_SECONDS = 10.0
+# A child that takes longer than this to feed one batch is taken for hung and replaced.
+FEED_ACK_SECONDS = 300.0
 
 
 class KpiProcessGone(Exception):
@@ -167,7 +170,10 @@ class KpiProcess:
         pending, self._pending = self._pending, None
         try:
             if pending is not None:
-                await pending
+                try:
+                    await asyncio.wait_for(pending, FEED_ACK_SECONDS)
+                except TimeoutError:
+                    raise KpiProcessGone(f"no answer in {FEED_ACK_SECONDS:.0f}s") from None
             if not self.alive:
                 raise KpiProcessGone("not running")
         except KpiProcessGone as error:
