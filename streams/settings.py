@@ -152,6 +152,12 @@ class WorkerSettings(BaseModel):
         description="run the KPI engine, snapshots and alert rules in a process of their "
         "own (false: in the worker process, on one core with the ingest)",
     )
+    kpi_feed_timeout_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="a KPI process that takes longer to take one batch is taken for hung "
+        "and replaced (it rebuilds from Redis)",
+    )
 
 
 class AlertSettings(BaseModel):

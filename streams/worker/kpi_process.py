@@ -17,7 +17,7 @@ If the child dies, the next batch (or tick) starts a new one, which rebuilds
 from Redis: the batches applied meanwhile are in Redis, so none is lost, and
 none is fed twice because the worker applies nothing while the new child
 rebuilds (its caller holds the batch lock). A child that does not answer a feed
-within FEED_ACK_SECONDS is taken for hung, killed and replaced the same way.
+within `kpi_feed_timeout_seconds` is taken for hung, killed and replaced the same way.
 """
 
 from __future__ import annotations
@@ -44,8 +44,6 @@ log = structlog.get_logger(__name__)
 MAX_RESTARTS = 5
 RESTART_WINDOW_SECONDS = 60.0
 STOP_SECONDS = 10.0
-# A child that takes longer than this to feed one batch is taken for hung and replaced.
-FEED_ACK_SECONDS = 300.0
 
 
 class KpiProcessGone(Exception):
@@ -61,6 +59,7 @@ class KpiProcess:
 
     def __init__(self, settings: Settings, lock: asyncio.Lock) -> None:
         self._settings = pickle.dumps(settings)
+        self._feed_timeout = settings.worker.kpi_feed_timeout_seconds
         self._lock = lock
         self._child: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
@@ -171,9 +170,9 @@ class KpiProcess:
         try:
             if pending is not None:
                 try:
-                    await asyncio.wait_for(pending, FEED_ACK_SECONDS)
+                    await asyncio.wait_for(pending, self._feed_timeout)
                 except TimeoutError:
-                    raise KpiProcessGone(f"no answer in {FEED_ACK_SECONDS:.0f}s") from None
+                    raise KpiProcessGone(f"no answer in {self._feed_timeout:g}s") from None
             if not self.alive:
                 raise KpiProcessGone("not running")
         except KpiProcessGone as error:

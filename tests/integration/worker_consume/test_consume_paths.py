@@ -10,6 +10,7 @@ default runs it in a child process, which, SIGKILLed, is replaced and rebuilt fr
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import time
@@ -137,4 +138,29 @@ def test_killed_kpi_process_is_replaced_and_rebuilt_without_loss_or_double(
     (second,) = kpi_process_pids(worker_pid)
     assert second != first
     assert "kpi process gone" in monitor.log_text("worker")
+    assert counted(monitor, "events_total") == 1200
+
+
+def test_hung_kpi_process_is_replaced_after_the_feed_timeout(monitor_factory: object) -> None:
+    """A KPI child that stops answering (SIGSTOP) is killed and replaced; counts stay exact."""
+    env = {"KPIMON_WORKER__KPI_FEED_TIMEOUT_SECONDS": "3"}
+    monitor: Monitor = monitor_factory(env, exporter=False)  # type: ignore[operator]
+    publish(monitor, 0, 600)
+    monitor.wait_snapshot_of(600)
+    worker_pid = monitor.processes["worker"].pid
+    (first,) = kpi_process_pids(worker_pid)
+    os.kill(first, signal.SIGSTOP)
+    try:
+        publish(monitor, 600, 300)  # fed to the stopped child: no answer
+        monitor.wait_processed(900)
+        publish(monitor, 900, 300)  # waits for that answer, times out, replaces the child
+        monitor.wait_snapshot_of(1200, timeout=90)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(first, signal.SIGCONT)
+    time.sleep(2)
+    assert snapshot_events(monitor) == 1200
+    (second,) = kpi_process_pids(worker_pid)
+    assert second != first
+    assert "no answer in 3s" in monitor.log_text("worker")
     assert counted(monitor, "events_total") == 1200
