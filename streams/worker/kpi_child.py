@@ -96,7 +96,8 @@ async def _alert_producer(settings: Settings) -> Any:
 
     delay = 0.5
     while True:
-        producer = AIOKafkaProducer(**aiokafka_config(settings.kafka))
+        # acks=all, as faust's producer in the worker: an alert sent is on every replica.
+        producer = AIOKafkaProducer(**aiokafka_config(settings.kafka), acks="all")
         try:
             await producer.start()
             return producer
