@@ -18,6 +18,7 @@ either applied and fed to the engine in full or not started.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -83,6 +84,7 @@ class BulkDrain:
     ) -> None:
         await self.handler.handle(messages, classified)
         mark_applied(self.consumer, records)
+        note_processed(self.consumer, records)
 
 
 def mark_applied(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
@@ -102,6 +104,22 @@ def mark_applied(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
             continue
         consumer._acked[tp].extend(range(start, last + 1))
         consumer._read_offset[tp] = last
+
+
+def note_processed(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
+    """Tell faust's stall detector that the batch's partitions are being processed.
+
+    Faust's stream path stamps `monitor.stream_inbound_time` for every event; without
+    it, the consumer logs "Stream has not started processing" errors for partitions
+    that are in fact processed, batch by batch.
+    """
+    monitor = consumer.app.monitor
+    if monitor is None:
+        return
+    now = time.monotonic()
+    inbound = monitor.stream_inbound_time
+    for tp in records:
+        inbound[tp] = now
 
 
 def install_bulk_drain(consumer: Any, handler: BatchHandler) -> BulkDrain:

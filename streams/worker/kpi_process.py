@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import pickle
 import sys
 import time
@@ -42,6 +43,7 @@ log = structlog.get_logger(__name__)
 
 # A child that dies this many times within RESTART_WINDOW_SECONDS stops the worker.
 MAX_RESTARTS = 5
+EXIT_KPI_PROCESS_FAILING = 70  # EX_SOFTWARE
 RESTART_WINDOW_SECONDS = 60.0
 STOP_SECONDS = 10.0
 
@@ -72,14 +74,24 @@ class KpiProcess:
         return self._reader is not None and not self._reader.done()
 
     async def start(self) -> None:
-        await self._spawn()
+        while True:
+            try:
+                await self._spawn()
+                return
+            except KpiProcessGone as error:  # retried up to the restart limit
+                log.error("kpi process did not start", reason=str(error))
+                await asyncio.sleep(1.0)
 
     async def _spawn(self) -> None:
         now = time.monotonic()
         while self._starts and now - self._starts[0] > RESTART_WINDOW_SECONDS:
             self._starts.popleft()
         if len(self._starts) >= MAX_RESTARTS:
-            raise KpiProcessGone(f"the KPI process died {MAX_RESTARTS} times in a minute")
+            # Failing for good (out of memory, a broken install): exit, loudly, for the
+            # supervisor to see; Redis has every applied batch and Kafka's committed
+            # offsets go no further, so a restarted worker loses nothing.
+            log.critical("the KPI process keeps dying; the worker exits", starts=MAX_RESTARTS)
+            os._exit(EXIT_KPI_PROCESS_FAILING)
         self._starts.append(now)
         await self._kill()
         child = await asyncio.create_subprocess_exec(
@@ -101,7 +113,7 @@ class KpiProcess:
 
     async def _respawn(self, reason: str) -> None:
         log.error("kpi process gone; starting a new one (it rebuilds from redis)", reason=reason)
-        await self._spawn()
+        await self.start()
 
     def _expect(self) -> asyncio.Future[list[Any]]:
         future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
