@@ -34,7 +34,7 @@ from streams.worker.kpi_runtime import KpiRuntime, retention_seconds
 from streams.worker.kpi_side import KpiSide, LocalKpis
 from streams.worker.messages import Classified, Consumed, RawMessage
 from streams.worker.pipeline import IngestPipeline
-from streams.worker.schedule import BEHIND_BATCHES, IDLE_SECONDS
+from streams.worker.schedule import BEHIND_BATCHES
 
 log = structlog.get_logger(__name__)
 
@@ -102,7 +102,6 @@ class WorkerRuntime:
         self.heap = HeapGuard()
         self._batch_size = settings.worker.batch_size
         self._behind = False
-        self._last_batch_at = time.monotonic()
 
     async def _send(
         self, topic: str, key: bytes | None, value: bytes, headers: Headers
@@ -168,7 +167,6 @@ class WorkerRuntime:
             metrics.BATCH_SIZE.observe(len(messages))
             # A full batch means more is waiting: the worker is catching up on a backlog.
             self._behind = len(messages) >= self._batch_size
-            self._last_batch_at = time.monotonic()
             if failed:
                 # Redis may have applied the batch before the failure reached us; the
                 # retry then skips it as a redelivery and reports nothing new. Rebuild
@@ -198,12 +196,8 @@ class WorkerRuntime:
             await self.store.write_worker_status(orjson.dumps(status))
         except (RedisError, OSError) as error:
             log.warning("worker status not written", error=str(error))
-        behind = sum(lag.values())
-        if self._behind and time.monotonic() - self._last_batch_at > IDLE_SECONDS:
-            self._behind = False  # the last batch was full, and nothing came after it
-        if self._behind:  # a full last batch: behind even when the high watermark lags
-            behind = max(behind, (BEHIND_BATCHES + 1) * self._batch_size)
-        await self.kpis.tick(behind)
+        # The KPI side also counts itself behind while it is fed backlog batches.
+        await self.kpis.tick(sum(lag.values()))
 
     def consumer_lag(self) -> dict[tuple[str, int], int]:
         """Messages behind the high watermark per assigned partition (unprefixed topic)."""

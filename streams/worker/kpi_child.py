@@ -11,13 +11,10 @@ import asyncio
 import os
 import pickle
 import sys
-from datetime import datetime
 from typing import Any
 
 import structlog
 
-from streams.events.decode import Rejection, decode_event
-from streams.events.wire import Event
 from streams.kafka.client import aiokafka_config
 from streams.kafka.topics import TopicNames
 from streams.logs import configure_logging
@@ -25,8 +22,7 @@ from streams.settings import Settings
 from streams.store.connection import async_client
 from streams.store.redis_store import RedisKpiStore
 from streams.worker.frames import encode_frame, read_frame
-from streams.worker.kpi_runtime import KpiRuntime, retention_seconds
-from streams.worker.kpi_side import OCCURRED_AT
+from streams.worker.kpi_runtime import KpiRuntime, retention_seconds, stored_event
 from streams.worker.metrics import event_lag_histogram
 
 log = structlog.get_logger(__name__)
@@ -65,23 +61,13 @@ class KpiChild:
                 self.send("reloaded")
             elif kind == "prune":
                 self.runtime.prune()
-            elif kind == "stop":
-                return
             else:
                 log.error("unknown frame from the worker", kind=kind)
 
     async def feed(self, stored_at: float, catching_up: bool, payloads: list[bytes]) -> None:
-        fresh: list[Event] = []
-        for payload in payloads:
-            decoded = decode_event(payload, max_bytes=1 << 62)
-            if isinstance(decoded, Rejection):  # validated by the worker before storing
-                log.error("stored event no longer valid", reason=decoded.reason)
-                continue
-            fresh.append(decoded)
-        stamps = list(map(datetime.timestamp, map(OCCURRED_AT, fresh)))
-        lag = event_lag_histogram()
-        lag.observe_elapsed(stored_at, stamps)
-        await self.runtime.feed(fresh, stamps, catching_up)
+        fresh = [event for event in map(stored_event, payloads) if event is not None]
+        lag = event_lag_histogram()  # this batch's: the worker adds it to its own
+        await self.runtime.feed(fresh, stored_at, catching_up, lag)
         self.send("fed", lag.counts, lag.total)
 
     async def compute(self, lag: int) -> None:

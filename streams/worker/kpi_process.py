@@ -6,9 +6,10 @@ it, took turns on one core. With the KPI side in its own process, the engine
 works on batch N while the worker stores batch N+1.
 
 Frames (`streams.worker.frames`), worker to child: `settings` (pickled, first),
-`feed` (stored_at, catching_up, payloads), `reload`, `tick` (lag), `prune`,
-`stop`. Child to worker: `ready`, `fed` (lag histogram counts and sum),
-`reloaded`, `snapshots` (computing seconds, unprompted).
+`feed` (stored_at, catching_up, payloads), `reload`, `tick` (lag), `prune`.
+Child to worker: `ready`, `fed` (lag histogram counts and sum), `reloaded`,
+`snapshots` (computing seconds, unprompted). The child ends when its input
+closes, that is when the worker exits.
 
 Guarantees: a batch is fed only after Redis applied it, and at most one fed
 batch is unacknowledged, so the engine trails the store by at most one batch
@@ -167,10 +168,9 @@ class KpiProcess:
         """Send the batch once the previous one is fed (called with the batch lock held)."""
         if not await self._settle():
             return  # a new process rebuilt from Redis, this batch included
-        if not payloads:
-            return
+        # Sent even with no new events: the child learns the worker is catching up.
         self._pending = self._expect()
-        self._write(encode_frame("feed", stored_at, catching_up, list(payloads)))
+        self._write(encode_frame("feed", stored_at, catching_up, payloads))
         try:
             await self._drain()
         except KpiProcessGone as error:
@@ -217,13 +217,6 @@ class KpiProcess:
         if self.alive:
             with contextlib.suppress(Exception):
                 self._write(encode_frame("prune"))
-
-    async def stop(self) -> None:
-        if self.alive:
-            with contextlib.suppress(Exception):
-                self._write(encode_frame("stop"))
-                await self._drain()
-        await self._kill()
 
     async def _kill(self) -> None:
         """End the child: its input closed, it exits; one that does not is killed."""

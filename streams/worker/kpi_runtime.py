@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 from itertools import repeat
+from operator import attrgetter
 from typing import cast
 
 import structlog
@@ -30,11 +32,14 @@ from streams.settings import Settings
 from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
 from streams.worker.heap import HeapGuard
+from streams.worker.metrics import BatchHistogram
 from streams.worker.schedule import BEHIND_BATCHES, IDLE_SECONDS, compute_due
 from streams.worker.snapshot import encode_snapshot
 from streams.worker.steps import event_time_steps
 
 log = structlog.get_logger(__name__)
+
+_OCCURRED_AT = attrgetter("occurred_at")
 
 RETRY_MAX_SECONDS = 30.0
 # A batch is fed to the engine in steps of at least this much event time, with the
@@ -56,6 +61,19 @@ def retention_seconds(settings: Settings) -> float:
     """How long stored events are kept: the longest window or the obsolete horizon."""
     longest = max(parse_duration(window) for window in settings.kpi.windows)
     return max(longest, settings.kpi.obsolete_after_days * 86400) + 86400
+
+
+def stored_event(payload: bytes) -> Event | None:
+    """The event of a payload from the store; None (logged) if it no longer validates.
+
+    Stored payloads were validated before they were stored: a rejection here means
+    the contract changed under stored data.
+    """
+    decoded = decode_event(payload, max_bytes=1 << 62)
+    if isinstance(decoded, Rejection):
+        log.error("stored event no longer valid", reason=decoded.reason)
+        return None
+    return decoded
 
 
 class RuntimeSnapshotError(Exception):
@@ -102,14 +120,21 @@ class KpiRuntime:
 
     async def start(self) -> None:
         """Rebuild the engine from Redis and load the alert states (retrying while down)."""
+        await self._retrying("redis unavailable at start", self._start)
+
+    async def _start(self) -> None:
+        await self._rebuild()
+        await self.alerts.start()
+
+    async def _retrying(self, failure: str, step: Callable[[], Awaitable[None]]) -> None:
+        """Run `step` until Redis lets it finish, backing off between tries."""
         delay = 0.5
         while True:
             try:
-                await self._rebuild()
-                await self.alerts.start()
+                await step()
                 return
             except (RedisError, OSError) as error:
-                log.warning("redis unavailable at start; retrying", error=str(error), delay=delay)
+                log.warning(f"{failure}; retrying", error=str(error), delay=delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, RETRY_MAX_SECONDS)
 
@@ -119,14 +144,13 @@ class KpiRuntime:
         count = 0
         started = time.monotonic()
         async for payload in self.store.stored_events():
-            decoded = decode_event(payload, max_bytes=1 << 62)
-            if isinstance(decoded, Rejection):  # stored events were valid when stored
-                log.error("stored event no longer valid", reason=decoded.reason)
+            event = stored_event(payload)
+            if event is None:
                 continue
             try:
-                engine.add(decoded)
+                engine.add(event)
             except Exception:
-                log.exception("engine rejected a stored event", event_id=decoded.event_id)
+                log.exception("engine rejected a stored event", event_id=event.event_id)
             count += 1
         self.engine = engine
         self.events_fed = count
@@ -139,28 +163,28 @@ class KpiRuntime:
         For a batch whose apply failed: Redis may have taken it before the failure
         reached the worker, and the retry then reports nothing new.
         """
-        delay = 0.5
-        while True:
-            try:
-                await self._rebuild()
-                break
-            except (RedisError, OSError) as error:
-                log.warning("engine reload failed; retrying", error=str(error), delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        await self._retrying("engine reload failed", self._rebuild)
         self._touched.update(self.engine.locations())
 
     # -- feeding -----------------------------------------------------------------------
 
     async def feed(
-        self, fresh: Sequence[Event], stamps: Sequence[float], catching_up: bool
+        self,
+        fresh: Sequence[Event],
+        stored_at: float,
+        catching_up: bool,
+        lag: BatchHistogram,
     ) -> None:
         """Give the events stored for the first time to the engine (each exactly once).
 
-        `stamps` are their `occurred_at` as epoch seconds. While catching up, a batch
-        is one step and the alert rules wait for the snapshot timer; live, it is fed
-        in event-time steps with the rules evaluated between them.
+        Each event's lag from its `occurred_at` to `stored_at` (epoch seconds) goes
+        into `lag`. While catching up, a batch is one step and the alert rules wait
+        for the snapshot timer; live, it is fed in event-time steps with the rules
+        evaluated between them.
         """
+        # Each event's time, once: for the lag histogram and the engine.
+        stamps = list(map(datetime.timestamp, map(_OCCURRED_AT, fresh)))
+        lag.observe_elapsed(stored_at, stamps)
         if catching_up:
             self._catching_up_at = time.monotonic()
             self._add(fresh, stamps)
@@ -315,4 +339,5 @@ class KpiRuntime:
         self.engine.prune()
 
     async def stop(self) -> None:
+        """Stop the alert deliveries (the KPI process, on its way out)."""
         await self.alerts.stop()

@@ -9,15 +9,11 @@ engine's work and the ingest's work use two cores.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
-from operator import attrgetter
 from typing import Protocol
 
 from streams.events.wire import Event
 from streams.worker import metrics
 from streams.worker.kpi_runtime import KpiRuntime
-
-OCCURRED_AT = attrgetter("occurred_at")
 
 
 class KpiSide(Protocol):
@@ -42,8 +38,6 @@ class KpiSide(Protocol):
     async def prune(self) -> None:
         """The retention timer."""
 
-    async def stop(self) -> None: ...
-
 
 class LocalKpis:
     """`KpiRuntime` in the worker process."""
@@ -61,10 +55,7 @@ class LocalKpis:
         stored_at: float,
         catching_up: bool,
     ) -> None:
-        # Each event's time, once: for the lag histogram and the engine.
-        stamps = list(map(datetime.timestamp, map(OCCURRED_AT, fresh)))
-        metrics.EVENT_LAG.observe_elapsed(stored_at, stamps)
-        await self.runtime.feed(fresh, stamps, catching_up)
+        await self.runtime.feed(fresh, stored_at, catching_up, metrics.EVENT_LAG)
 
     async def reload(self) -> None:
         await self.runtime.reload()
@@ -75,9 +66,6 @@ class LocalKpis:
 
     async def prune(self) -> None:
         self.runtime.prune()
-
-    async def stop(self) -> None:
-        await self.runtime.stop()
 
 
 def observe_snapshots(seconds: list[float]) -> None:
