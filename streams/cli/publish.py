@@ -2,7 +2,7 @@
 
 Every rejected line is reported with its line number, field and reason and is
 not sent; the exit status is 1 when any line was rejected, 2 when the file
-cannot be read.
+cannot be read, 3 when Kafka cannot be reached.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+from kafka.errors import KafkaError
 from tqdm import tqdm
 
 from streams.events.publisher import EventPublisher, RejectedEvent
@@ -25,6 +26,23 @@ def add_command(sub: Any) -> None:
     parser.add_argument("file", help="JSON Lines file, one event per line; '-' for stdin")
     parser.add_argument("--dry-run", action="store_true", help="validate only, send nothing")
     parser.set_defaults(func=run)
+
+
+def connect_failure(settings: Settings, error: Exception) -> str:
+    """One line for a broker that could not be reached (no traceback, no secret).
+
+    With SASL, a refused login often reaches kafka-python only as a dropped
+    connection (the broker closes it right after its error reply), so the hint
+    names the credentials whatever the error says.
+    """
+    kafka = settings.kafka
+    line = f"kpimon publish: cannot connect to Kafka at {kafka.bootstrap_servers}: {error}"
+    if kafka.sasl_mechanism:
+        line += (
+            f" (a {kafka.sasl_mechanism} authentication failure can look like this: "
+            "check KPIMON_KAFKA__SASL_USERNAME and KPIMON_KAFKA__SASL_PASSWORD)"
+        )
+    return line
 
 
 def _lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
@@ -48,7 +66,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     rejected = 0
     by_type: Counter[str] = Counter()
     event_type: str
-    publisher = None if args.dry_run else EventPublisher(settings.kafka)
+    publisher = None
+    if not args.dry_run:
+        try:
+            publisher = EventPublisher(settings.kafka)
+        except KafkaError as error:
+            print(connect_failure(settings, error), file=sys.stderr)
+            return 3
     progress = tqdm(
         total=total, unit="B", unit_scale=True, desc="publish", file=sys.stderr, disable=None
     )
