@@ -14,7 +14,9 @@ disruption id published twice the earliest publication counts.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from streams.core.emit import location_samples
@@ -32,6 +34,19 @@ from streams.core.views import DisruptionView, SkuLocationView, disruption_views
 from streams.core.windows import DAY, parse_duration
 from streams.events import models as m
 from streams.settings import KpiSettings
+
+
+@dataclass(frozen=True, slots=True)
+class LocationFailure:
+    """One location whose figures could not be (wholly) computed.
+
+    `reason` is `exception` (its previous figures are kept) or `non_finite` (the
+    non-finite samples were dropped); `detail` is the error or the metric names.
+    """
+
+    location: str
+    reason: str
+    detail: str
 
 
 class KpiEngine:
@@ -56,6 +71,9 @@ class KpiEngine:
         self._figures: dict[str, LocationFigures] = {}
         self._samples: dict[str, list[Sample]] = {}
         self._disruption_views: list[DisruptionView] | None = None
+        # Locations whose recompute failed or produced non-finite values, oldest first;
+        # the adapter logs, counts and clears them (`take_failures`).
+        self.failures: list[LocationFailure] = []
         # Keyed by `event_type`, not by class: events arrive as the pydantic models or
         # as their msgspec mirrors (same names, fields and `event_type`), read by duck typing.
         self._handlers: dict[str, Callable[[Any, float], None]] = {
@@ -96,6 +114,7 @@ class KpiEngine:
             state.first_at = t
         if t > state.last_at:
             state.last_at = t
+        state.events += 1
         self._dirty.add(code)
         return state
 
@@ -210,11 +229,35 @@ class KpiEngine:
         dirty = self._dirty
         for code in codes:
             if code in dirty:
-                figures = location_figures(self._locations[code], self._ctx)
-                self._figures[code] = figures
-                self._samples[code] = location_samples(figures, self.settings.top_at_risk)
                 dirty.discard(code)
+                self._compute(code)
         self._disruption_views = None
+
+    def _compute(self, code: str) -> None:
+        """Recompute one location; a failure is contained to it (see `failures`).
+
+        The blast radius of one bad event is its location: an exception while
+        computing it leaves its previous figures in place (its series go stale,
+        every other location stays fresh) and is recorded for the adapter to log
+        and count. Non-finite values are dropped from its samples and counted.
+        """
+        try:
+            figures = location_figures(self._locations[code], self._ctx)
+            samples = location_samples(figures, self.settings.top_at_risk)
+        except Exception as error:  # contained: see the docstring
+            self.failures.append(LocationFailure(code, "exception", repr(error)[:500]))
+            return
+        finite = [s for s in samples if math.isfinite(s.value)]
+        if len(finite) != len(samples):
+            names = sorted({s.name for s in samples if not math.isfinite(s.value)})
+            self.failures.append(LocationFailure(code, "non_finite", ", ".join(names)[:500]))
+        self._figures[code] = figures
+        self._samples[code] = finite
+
+    def take_failures(self) -> list[LocationFailure]:
+        """The failures recorded since the last call (and forget them)."""
+        failures, self.failures = self.failures, []
+        return failures
 
     def changed_locations(self) -> list[str]:
         """Codes of the locations changed since they were last computed, sorted."""
@@ -254,6 +297,10 @@ class KpiEngine:
         """Location codes seen, sorted."""
         return sorted(self._locations)
 
+    def activity(self) -> dict[str, int]:
+        """Events recorded per location: what fills the exporter's location cap (SPEC §5)."""
+        return {code: state.events for code, state in self._locations.items()}
+
     def watermark(self, location: str) -> float | None:
         """The location's watermark (epoch seconds), None for an unknown location."""
         state = self._locations.get(location)
@@ -286,7 +333,7 @@ class ComputedFigures:
     """An engine's figures as last computed, without recomputing what changed since.
 
     The worker recomputes changed locations a slice at a time between batches
-    (`KpiEngine.refresh_some`), then writes the snapshot and evaluates the alert
+    (`KpiEngine.refresh`), then writes the snapshot and evaluates the alert
     rules from this view, so neither blocks ingestion for a full recompute. A
     location changed during the pass shows its previous figures until the next one;
     a location never computed yet is absent.

@@ -6,6 +6,7 @@ window covers no time), which the exporter renders as an absent series.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from streams.core.forecast import ForecastError
@@ -169,4 +170,9 @@ class LocationFigures:
             "time_to_replan_median_seconds": found.replan_median,
             "covered_days": found.covered_days,
         }
-        return {name: value for name, value in values.items() if value is not None}
+        # A non-finite figure (an overflow the input bounds missed) is absent, never served.
+        return {
+            name: value
+            for name, value in values.items()
+            if value is not None and math.isfinite(value)
+        }

@@ -77,6 +77,7 @@ class LocationState:
         self.code = code
         self.first_at = math.inf  # earliest occurred_at of its events
         self.last_at = -math.inf  # latest occurred_at of its events
+        self.events = 0  # events recorded (its activity, for the exporter's location cap)
         self.skus: dict[str, SkuLocation] = {}
         self.orders = OrderIndex(code)
         self.dispatches = DispatchLog()
