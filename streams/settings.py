@@ -57,6 +57,35 @@ class KafkaSettings(BaseModel):
     )
 
 
+class EventSettings(BaseModel):
+    """Sanity bounds on accepted events (SPEC §3): beyond them a message is dead-lettered."""
+
+    max_clock_skew_seconds: float = Field(
+        default=900.0,
+        gt=0,
+        description="an occurred_at further ahead of the worker's clock is rejected (clock_skew)",
+    )
+    max_quantity: float = Field(
+        default=1e9,
+        gt=0,
+        le=1e12,
+        description="largest magnitude of any quantity (units, stock, delta, forecast, policy)",
+    )
+    max_amount: float = Field(
+        default=1e9,
+        gt=0,
+        le=1e12,
+        description="largest unit price, unit cost or expedite cost ($)",
+    )
+    min_magnitude: float = Field(
+        default=1e-6,
+        gt=0,
+        le=1,
+        description="a non-zero number smaller than this in magnitude is rejected "
+        "(subnormals and dust that overflow a ratio)",
+    )
+
+
 class RedisSettings(BaseModel):
     url: str = Field(default="redis://127.0.0.1:6379/0", description="Redis URL")
     username: str | None = Field(default=None, description="Redis ACL user")
@@ -104,6 +133,11 @@ class KpiSettings(BaseModel):
     )
     max_label_values: int = Field(
         default=200, ge=1, description="cap on distinct values of other labels exported"
+    )
+    location_allowlist: list[str] = Field(
+        default_factory=list,
+        description="locations always exported (JSON list); the rest of the cap goes to "
+        "the most active",
     )
     top_at_risk: int = Field(
         default=20, ge=0, description="at-risk SKU-locations exported per location"
@@ -194,6 +228,7 @@ class Settings(BaseSettings):
     )
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
+    events: EventSettings = Field(default_factory=EventSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     exporter: ExporterSettings = Field(default_factory=ExporterSettings)

@@ -45,6 +45,12 @@ PIPELINE_COUNTERS: dict[str, tuple[str, tuple[str, ...], str]] = {
         ("topic",),
         "Valid events ignored because their event_id was already processed.",
     ),
+    "kpi_location_errors_total": (
+        "kpimon_kpi_location_errors",
+        ("reason",),
+        "Location KPI computations that failed (stale series) or produced non-finite "
+        "values (dropped), by reason.",
+    ),
     "alerts_sent_total": (
         "kpimon_alerts_sent",
         ("channel", "outcome"),

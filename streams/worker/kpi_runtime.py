@@ -288,13 +288,43 @@ class KpiRuntime:
             try:
                 self.engine.refresh(codes[first : first + RECOMPUTE_SLICE_LOCATIONS])
             except Exception:
+                # The engine contains failures per location; this is a bug outside them.
                 log.exception("KPI recompute failed")
                 raise RuntimeSnapshotError from None
             busy += time.monotonic() - started
             await asyncio.sleep(0)
         if codes:
             self._location_cost = busy / len(codes)
+        await self._report_failures()
         return busy
+
+    async def _report_failures(self) -> None:
+        """Log and count the locations the engine could not (wholly) compute.
+
+        Their series go stale (an exception) or lose the non-finite values; the
+        others are fresh. `kpimon_kpi_location_errors_total{reason}` makes it visible.
+        """
+        failures = self.engine.take_failures()
+        if not failures:
+            return
+        counts: dict[str, int] = {}
+        for failure in failures:
+            log.error(
+                "location KPIs not computed"
+                if failure.reason == "exception"
+                else "non-finite KPI values dropped",
+                location=failure.location,
+                reason=failure.reason,
+                detail=failure.detail,
+            )
+            counts[failure.reason] = counts.get(failure.reason, 0) + 1
+        try:
+            for reason, count in counts.items():
+                await self.store.increment_counter(
+                    counter_field("kpi_location_errors_total", reason), count
+                )
+        except (RedisError, OSError) as error:
+            log.warning("location errors not counted", error=str(error))
 
     async def evaluate_alerts(self, source: EngineSource | None = None) -> None:
         """Run the alert rules over what changed since the last evaluation, then commit.
