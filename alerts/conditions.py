@@ -44,7 +44,6 @@ __all__ = [
 ]
 
 NETWORK = ""  # partition of network-wide conditions (disruptions)
-SECONDS_PER_DAY = 86400.0
 KpiLookup = Callable[[str, str], Mapping[str, float]]
 MAX_LISTED = 10
 
@@ -167,11 +166,16 @@ def stockout_observations(
 
 
 def _cover_ratio(view: SkuLocationView) -> float | None:
-    """Time to the projected stockout as a multiple of the lead time."""
-    if view.projected_stockout_at is None or view.lead_time_days <= 0:
+    """Time to the projected stockout as a multiple of the lead time.
+
+    The projection runs from the location's watermark, so the time to it is the
+    days of cover; None without a projection (no demand) or without a lead time.
+    """
+    if view.projected_stockout_at is None or view.days_of_cover is None:
         return None
-    remaining = view.projected_stockout_at - view.last_event_at
-    return remaining / (view.lead_time_days * SECONDS_PER_DAY)
+    if view.lead_time_days <= 0:
+        return None
+    return view.days_of_cover / view.lead_time_days
 
 
 def projected_stockout_observations(
@@ -374,6 +378,17 @@ def _listing(pairs: Sequence[tuple[str, str]]) -> str:
     return f"{len(pairs)}" + (f" ({shown}{more})" if pairs else "")
 
 
+def _at_risk_locations(item: DisruptionView) -> list[str]:
+    """Where the disruption puts SKU-locations at risk, else the locations it names.
+
+    Coverage is the engine's (SPEC §4): every filter of the disruption must match,
+    so a supplier delay covers only that supplier's SKU-locations. A resolved
+    disruption covers nothing any more: its named locations are all there is.
+    """
+    covered = sorted({location for location, _sku in item.covered})
+    return covered or sorted(item.locations)
+
+
 def _disruption_text(item: DisruptionView, rule: DisruptionRule, links: Links) -> dict[str, str]:
     locations = sorted(item.locations)
     where = ", ".join(locations) if locations else "all locations"
@@ -397,21 +412,29 @@ def _disruption_text(item: DisruptionView, rule: DisruptionRule, links: Links) -
         "value_at_risk": _fmt(item.value_at_risk),
         "sku_locations_at_risk": str(len(item.covered)),
         "projected_stockouts": str(len(item.projected_stockouts)),
-        **_links(rule, links, locations),
+        **_links(rule, links, _at_risk_locations(item)),
     }
 
 
 def disruption_observations(
     rule: DisruptionRule, disruptions: Iterable[DisruptionView], links: Links
 ) -> list[Observation]:
-    """Active disruptions of the listed severities; resolved ones clear at `resolved_at`."""
+    """Active disruptions of the listed severities; resolved ones clear at `resolved_at`.
+
+    Enriched with the engine's coverage: the inventory value and the SKU-locations a
+    disruption covers (every filter it carries must match). A rule scoped to some
+    locations sees a disruption that names one of them or covers SKU-locations at
+    one of them. Labels come from what the disruption names only, so they stay
+    stable while its coverage changes.
+    """
     out: list[Observation] = []
     for item in disruptions:
         if item.severity not in rule.disruption_severities:
             continue
         locations = sorted(item.locations)
         scoped = rule.scope.locations
-        if scoped is not None and locations and not set(locations) & set(scoped):
+        where = _at_risk_locations(item)
+        if scoped is not None and where and not set(where) & set(scoped):
             continue
         resolved = item.resolved_at is not None
         firing = not resolved and item.value_at_risk >= rule.threshold

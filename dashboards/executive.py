@@ -51,15 +51,10 @@ def _working_capital() -> Section:
             ),
             stat(
                 "Excess & obsolete",
-                "Σ value of excess stock (on hand above 90 days of expected demand) and obsolete "
-                "stock (no demand for 90 days) ÷ Σ current inventory value.",
-                [
-                    Query(
-                        f"{q.total('inventory_excess_obsolete_value_dollars')}"
-                        f" / {q.total('inventory_value_dollars', q.AT)}",
-                        "E&O",
-                    )
-                ],
+                "Σ value of excess stock (on hand above 90 days of the uncertainty model's "
+                "expected daily demand) and obsolete stock (no demand for 90 days) ÷ Σ current "
+                "inventory value: one point-in-time figure, the same for every window.",
+                [Query(shared.EXCESS_OBSOLETE, "E&O")],
                 unit=RATIO,
                 decimals=1,
                 target=targets.EXCESS_OBSOLETE,
@@ -305,7 +300,8 @@ def _planning() -> Section:
             ),
             stat(
                 "Planner override rate",
-                "Σ policy.overridden ÷ Σ policy.recommended in the window.",
+                "Σ recommendations of the window overridden (matched by recommendation_id) ÷ "
+                "Σ recommendations of the window (0 to 1).",
                 [Query(shared.OVERRIDE_RATE, "override rate")],
                 unit=RATIO,
                 decimals=1,
@@ -315,9 +311,16 @@ def _planning() -> Section:
             shared.time_to_replan(
                 "Time-to-replan, median",
                 "Median time from a disruption's occurred_at to the first policy.applied for a "
-                "SKU-location it covers, over every disruption seen (from the histogram).",
+                "SKU-location it covers while it is active, over every disruption replanned "
+                "(from the histogram); read it with the disruptions still awaiting a replan.",
                 0.5,
                 "median",
+            ),
+            shared.awaiting_replan(
+                "Active disruptions not replanned yet, one per (disruption, location) it covers, "
+                "Σ over the selected locations: a silent planning system shows here, not as a "
+                "fast median.",
+                width=12,
             ),
             timeseries(
                 "Override rate and policy changes trend",
@@ -333,6 +336,23 @@ def _planning() -> Section:
                 overrides=[right_axis("changes per SKU-location", COUNT, 2)],
             ),
             shared.time_to_replan_by_location("Time-to-replan median by location"),
+            stat(
+                "Overrides of unknown recommendations",
+                "Planner overrides naming a recommendation_id the monitor never saw at that "
+                "location, over the board's time range (counter "
+                "inventory_overrides_unmatched_total); they stay out of the override rate.",
+                [
+                    Query(
+                        q.or_zero(
+                            f"sum(increase(inventory_overrides_unmatched_total{q.AT}[$__range]))"
+                        ),
+                        "unmatched",
+                    )
+                ],
+                unit=COUNT,
+                decimals=0,
+                width=12,
+            ),
         ],
     )
 

@@ -164,10 +164,35 @@ def _disruptions() -> Section:
     return (
         "Disruptions and exposure",
         [
+            shared.awaiting_replan(
+                "Active disruptions that no policy change has answered yet, one per "
+                "(disruption, location) it covers, Σ over the selected locations. Time-to-replan "
+                "only measures disruptions that were replanned: this is where the others show.",
+            ),
+            shared.oldest_unreplanned(
+                "How long the oldest disruption still awaiting a replan has been open: the "
+                "location's watermark (event time) minus its occurred_at; 0 when none waits.",
+            ),
+            timeseries(
+                "Disruptions awaiting a replan by location",
+                "Active disruptions covering each location with no policy applied for a "
+                "SKU-location they cover since they were reported.",
+                [
+                    Query(
+                        q.total("inventory_disruptions_awaiting_replan", q.AT, "location"),
+                        "{{location}}",
+                    )
+                ],
+                unit=COUNT,
+                decimals=0,
+                target=targets.AWAITING_REPLAN,
+                width=8,
+            ),
             shared.time_to_replan(
                 "Time-to-replan p50",
                 "Median time from a disruption's occurred_at to the first policy.applied for a "
-                "SKU-location it covers, over every disruption seen at the selected locations.",
+                "SKU-location it covers while it is active, over every disruption replanned at "
+                "the selected locations.",
                 0.5,
                 "p50",
             ),

@@ -153,7 +153,6 @@ def _service() -> Section:
 SCORECARD: list[tuple[str, Column]] = [
     ("inventory_turns_annualized", Column("Turns", PER_YEAR, 1, targets.TURNS)),
     ("inventory_days_inventory_outstanding_days", Column("DIO", DAYS, 1, targets.DIO_DAYS)),
-    ("inventory_excess_obsolete_ratio", Column("E&O", RATIO, 1, targets.EXCESS_OBSOLETE)),
     ("inventory_fill_rate_ratio", Column("Fill rate", RATIO, 1, targets.FILL_RATE)),
     ("inventory_line_fill_rate_ratio", Column("Line fill", RATIO, 1, targets.LINE_FILL_RATE)),
     ("inventory_otif_ratio", Column("OTIF", RATIO, 1, targets.OTIF)),
@@ -177,6 +176,10 @@ def _location_query(metric: str, matchers: str = q.IN_WINDOW) -> Query:
 def _locations() -> Section:
     scorecard = [
         (_location_query("inventory_value_dollars", q.AT), Column("Value", DOLLARS, 0)),
+        (
+            _location_query("inventory_excess_obsolete_ratio", q.AT),  # point in time, no window
+            Column("E&O", RATIO, 1, targets.EXCESS_OBSOLETE),
+        ),
         *((_location_query(metric), column) for metric, column in SCORECARD),
     ]
     return (

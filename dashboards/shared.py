@@ -22,7 +22,12 @@ from dashboards.targets import Target
 
 # Queries several boards share.
 WAPE = q.ratio("inventory_forecast_abs_error_units", "inventory_forecast_actual_units")
-MAPE = q.ratio("inventory_forecast_ape_sum", "inventory_forecast_periods")
+MAPE = q.ratio("inventory_forecast_absolute_percentage_errors", "inventory_forecast_periods")
+# One point-in-time figure per location (no window label): the same whatever $window says.
+EXCESS_OBSOLETE = (
+    f"{q.total('inventory_excess_obsolete_value_dollars', q.AT)}"
+    f" / {q.total('inventory_value_dollars', q.AT)}"
+)
 OVERRIDE_RATE = q.ratio(
     "inventory_window_policy_overrides", "inventory_window_policy_recommendations"
 )
@@ -136,6 +141,43 @@ def time_to_replan(title: str, description: str, quantile: float, legend: str) -
         target=targets.TIME_TO_REPLAN_SECONDS,
         unit_word=" s",
         width=8,
+    )
+
+
+def awaiting_replan(description: str, width: int = 8) -> PanelBuilder:
+    """Σ active disruptions not replanned yet, over the selected locations."""
+    return stat(
+        "Disruptions awaiting a replan",
+        description,
+        [
+            Query(
+                q.or_zero(q.total("inventory_disruptions_awaiting_replan", q.AT)),
+                "awaiting",
+            )
+        ],
+        unit=COUNT,
+        decimals=0,
+        target=targets.AWAITING_REPLAN,
+        width=width,
+    )
+
+
+def oldest_unreplanned(description: str, width: int = 8) -> PanelBuilder:
+    """Age of the oldest disruption still awaiting a replan, over the selected locations."""
+    return stat(
+        "Oldest disruption awaiting a replan",
+        description,
+        [
+            Query(
+                q.or_zero(f"max(inventory_disruption_oldest_unreplanned_age_seconds{q.AT})"),
+                "oldest",
+            )
+        ],
+        unit=SECONDS,
+        decimals=1,
+        target=targets.TIME_TO_REPLAN_SECONDS,
+        unit_word=" s",
+        width=width,
     )
 
 

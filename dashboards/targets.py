@@ -57,6 +57,7 @@ DAYS_OF_COVER = Target(14.0, 7.0, "higher")
 POLICY_CHANGES_PER_SKU_LOCATION = Target(1.0, 2.0, "lower")
 OVERRIDE_RATE = Target(0.10, 0.25, "lower")
 TIME_TO_REPLAN_SECONDS = Target(4 * 3600.0, 24 * 3600.0, "lower")
+AWAITING_REPLAN = Target(0.0, 3.0, "lower", amber=1.0)
 
 # Pipeline health.
 SNAPSHOT_AGE_SECONDS = Target(30.0, 120.0, "lower")

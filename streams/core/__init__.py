@@ -11,8 +11,9 @@
   deliveries; fill rate, line fill and OTIF populations;
 - `forecast`: WAPE and MAPE over closed periods;
 - `uncertainty`: lead-time statistics, safety stock, projected stockout;
-- `planning`, `replan`: policy counts, disruptions and their coverage,
-  time-to-replan;
+- `planning`, `coverage`, `replan`: policy counts and overrides, disruptions
+  and the SKU-locations they cover, time-to-replan and disruptions awaiting one;
+- `counters`: the lifetime counters, facts counted as processed (only go up);
 - `sku_location`, `location`: recorded state per SKU-location and location;
 - `kpis`, `figures`, `emit`: a location's KPIs as numbers, then as samples;
 - `samples`, `views`: the output types and the metric catalog;

@@ -21,8 +21,6 @@ _WINDOW_GAUGES: tuple[tuple[str, Callable[[WindowFigures], float | None]], ...] 
     ("inventory_window_cogs_dollars", lambda w: w.cogs),
     ("inventory_average_value_dollars", lambda w: w.average_value),
     ("inventory_window_covered_days", lambda w: w.covered_days),
-    ("inventory_excess_obsolete_ratio", lambda w: w.excess_obsolete_ratio),
-    ("inventory_excess_obsolete_value_dollars", lambda w: w.excess_obsolete),
     ("inventory_fill_rate_ratio", lambda w: w.fill_rate),
     ("inventory_line_fill_rate_ratio", lambda w: w.line_fill_rate),
     ("inventory_otif_ratio", lambda w: w.otif),
@@ -31,7 +29,7 @@ _WINDOW_GAUGES: tuple[tuple[str, Callable[[WindowFigures], float | None]], ...] 
     ("inventory_forecast_mape_ratio", lambda w: w.forecast.mape),
     ("inventory_forecast_abs_error_units", lambda w: w.forecast.abs_error),
     ("inventory_forecast_actual_units", lambda w: w.forecast.actual),
-    ("inventory_forecast_ape_sum", lambda w: w.forecast.ape_sum),
+    ("inventory_forecast_absolute_percentage_errors", lambda w: w.forecast.ape_sum),
     ("inventory_forecast_periods", lambda w: w.forecast.periods),
     ("inventory_expedite_cost_sales_ratio", lambda w: w.expedite_cost_sales),
     ("inventory_window_expedite_cost_dollars", lambda w: w.expedite_cost),
@@ -136,6 +134,21 @@ def location_samples(figures: LocationFigures, top_at_risk: int) -> list[Sample]
         )
     )
     out.append(sample("inventory_watermark_timestamp_seconds", figures.watermark, location=loc))
+    if figures.excess_obsolete is not None:
+        out.append(
+            sample("inventory_excess_obsolete_value_dollars", figures.excess_obsolete, location=loc)
+        )
+        eo_ratio = figures.excess_obsolete_ratio
+        if eo_ratio is not None:
+            out.append(sample("inventory_excess_obsolete_ratio", eo_ratio, location=loc))
+    out.append(
+        sample(
+            "inventory_disruptions_awaiting_replan", float(figures.awaiting_replan), location=loc
+        )
+    )
+    age = figures.oldest_unreplanned_age
+    if age is not None:
+        out.append(sample("inventory_disruption_oldest_unreplanned_age_seconds", age, location=loc))
     for point in figures.periods:
         if point.fill_rate is not None:
             out.append(

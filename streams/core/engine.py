@@ -5,11 +5,14 @@ locations the event can change as dirty. `samples()`, `sku_locations()`,
 `disruptions()` and `location_kpis()` recompute the dirty locations and serve
 everything else from the per-location cache.
 
-Every output is a pure function of the set of events added (the worker
-de-duplicates by event_id; an event added twice would count twice): ties are
-broken by event kind and event id, sums are exact or canonically ordered,
-"latest" means the greatest `(occurred_at, event_id)`, and of an order or a
-disruption id published twice the earliest publication counts.
+Every output but the lifetime counters is a pure function of the set of events
+added (the worker de-duplicates by event_id; an event added twice would count
+twice): ties are broken by event kind and event id, sums are exact or
+canonically ordered, "latest" means the greatest `(occurred_at, event_id)`, and
+of an order or a disruption id published twice the earliest publication counts.
+The counters (`*_total`) only go up: they count facts in the order events were
+added (`streams.core.counters`), never depending on when figures are read, so
+replaying the same events in the same order gives them back exactly.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from typing import Any
 from streams.core.emit import location_samples
 from streams.core.figures import LocationFigures
 from streams.core.kpis import Context, location_figures
-from streams.core.location import LocationState
+from streams.core.location import DISPATCHED, INVENTORY, PLACED, LocationState
 from streams.core.orders import ServiceBook, dispatch_record, order_record
 from streams.core.planning import DisruptionBook, DisruptionRecord
 from streams.core.position import ADJUSTMENT, ORDER_LINE, SNAPSHOT
@@ -125,7 +128,9 @@ class KpiEngine:
     def _order_placed(self, e: m.OrderPlaced, t: float) -> None:
         state = self._touch(e.location, t)
         order = order_record(e, t, e.promised_at.timestamp())
-        kept, displaced = self._book.add_order(order)
+        book = self._book
+        kept, displaced = book.add_order(order)
+        withdrawn_skus: tuple[str, ...] = ()
         if displaced is not None:
             state.settle()  # the displaced placement's lines may still be recorded only
             withdrawn = (displaced.placed_at, ORDER_LINE, displaced.event_id, 0.0, 0.0, 0.0)
@@ -133,12 +138,14 @@ class KpiEngine:
                 sl = state.sku(sku)
                 sl.ledger.remove(withdrawn)
                 sl.reset_demand()
-        state.placed.append((order, kept))
-        if kept:
-            # Dispatches that arrived before the order were priced without it.
-            waiting = self._book.dispatches.get(order.key)
-            if waiting:
-                state.unpriced.update({dispatch.event_id: dispatch for dispatch in waiting})
+            withdrawn_skus = tuple(line[1] for line in displaced.lines)
+        # Dispatches that arrived before the order were priced without it.
+        waiting = book.dispatches.get(order.key) if kept else None
+        first = kept and displaced is None
+        earlier = tuple(waiting) if first and waiting else ()
+        state.pending.append((PLACED, order, kept, first, earlier, withdrawn_skus))
+        if waiting:
+            state.unpriced.update({dispatch.event_id: dispatch for dispatch in waiting})
 
     def _order_cancelled(self, e: m.OrderCancelled, t: float) -> None:
         state = self._touch(e.location, t)
@@ -151,8 +158,11 @@ class KpiEngine:
 
     def _dispatched(self, e: m.ShipmentDispatched, t: float) -> None:
         dispatch = dispatch_record(e, t)
-        self._book.add_dispatch(dispatch)
-        self._touch(e.location, t).dispatched.append(dispatch)
+        book = self._book
+        placement = book.first_placement(dispatch.order_key)  # priced now, for the counter
+        kept = placement is book.orders.get(dispatch.order_key)  # the windowed price too
+        book.add_dispatch(dispatch)
+        self._touch(e.location, t).pending.append((DISPATCHED, dispatch, placement, kept))
 
     def _delivered(self, e: m.ShipmentDelivered, t: float) -> None:
         self._touch(e.location, t)
@@ -177,7 +187,7 @@ class KpiEngine:
     def _snapshot(self, e: m.InventorySnapshot, t: float) -> None:
         location, supplier = e.location, e.supplier_id
         entry = (t, SNAPSHOT, e.event_id, e.on_hand, e.in_transit, e.unit_cost)
-        self._touch(location, t).inventory.append((e.sku, entry, supplier, e.sku_class))
+        self._touch(location, t).pending.append((INVENTORY, e.sku, entry, supplier, e.sku_class))
         if supplier is not None:
             served = self._supplier_locations.get(supplier)
             if served is None:
@@ -186,7 +196,7 @@ class KpiEngine:
 
     def _adjusted(self, e: m.InventoryAdjusted, t: float) -> None:
         entry = (t, ADJUSTMENT, e.event_id, e.delta, 0.0, 0.0)
-        self._touch(e.location, t).inventory.append((e.sku, entry, None, None))
+        self._touch(e.location, t).pending.append((INVENTORY, e.sku, entry, None, None))
 
     def _disruption_reported(self, e: m.DisruptionReported, t: float) -> None:
         record = DisruptionRecord(
@@ -205,10 +215,10 @@ class KpiEngine:
         self._touch(e.location, t).forecasts.add(key, t, e.event_id, e.quantity)
 
     def _recommended(self, e: m.PolicyRecommended, t: float) -> None:
-        self._touch(e.location, t).planning.recommend(t)
+        self._touch(e.location, t).planning.recommend(t, e.event_id, e.recommendation_id)
 
     def _overridden(self, e: m.PolicyOverridden, t: float) -> None:
-        self._touch(e.location, t).planning.override(t)
+        self._touch(e.location, t).planning.override(t, e.recommendation_id)
 
     def _applied(self, e: m.PolicyApplied, t: float) -> None:
         self._touch(e.location, t).planning.apply(t, e.event_id, e.sku)
@@ -310,7 +320,9 @@ class KpiEngine:
         """Every disruption seen, by id, with the SKU-locations it covers now.
 
         Coverage (and so value at risk and projected stockouts) is worked out for
-        active disruptions only; a resolved one covers nothing any more.
+        active disruptions only, with every filter the disruption carries
+        (`DisruptionRecord.covers`): the same test as working capital at risk and
+        time-to-replan. A resolved one covers nothing any more.
         """
         self._refresh()
         if self._disruption_views is None:
@@ -342,9 +354,11 @@ class ComputedFigures:
     def __init__(self, engine: KpiEngine) -> None:
         self._engine = engine
 
-    def samples(self) -> list[Sample]:
+    def samples(self, locations: Iterable[str] | None = None) -> list[Sample]:
+        """The samples of `locations` (default: all), locations in code order."""
         cached = self._engine._samples
-        return [s for code in sorted(cached) for s in cached[code]]
+        codes = sorted(cached) if locations is None else sorted(set(locations) & cached.keys())
+        return [s for code in codes for s in cached[code]]
 
     def sku_locations(self) -> list[SkuLocationView]:
         figures = self._engine._figures

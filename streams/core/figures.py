@@ -25,7 +25,6 @@ class WindowFigures:
     covered_days: float
     cogs: float
     average_value: float | None  # None when the window covers no time
-    excess_obsolete: float | None  # None when the window covers no time
     current_value: float
     service: Population
     stockouts: int
@@ -36,7 +35,7 @@ class WindowFigures:
     working_capital_at_risk: float
     policy_changes: int
     sku_locations: int
-    overrides: int
+    overrides: int  # recommendations of the window that were overridden
     recommendations: int
     replans: tuple[float, ...]  # time-to-replan of disruptions reported in the window
 
@@ -53,13 +52,6 @@ class WindowFigures:
         if self.average_value is None or not self.cogs or not self.covered_days:
             return None
         return self.average_value / self.cogs * self.covered_days
-
-    @property
-    def excess_obsolete_ratio(self) -> float | None:
-        """E&O value ÷ current inventory value."""
-        if self.excess_obsolete is None:
-            return None
-        return ratio(self.excess_obsolete, self.current_value)
 
     @property
     def fill_rate(self) -> float | None:
@@ -91,6 +83,7 @@ class WindowFigures:
 
     @property
     def override_rate(self) -> float | None:
+        """Share of the window's recommendations that were overridden (0..1)."""
         return ratio(self.overrides, self.recommendations)
 
     @property
@@ -115,17 +108,38 @@ class PeriodPoint:
 
 @dataclass(frozen=True, slots=True)
 class LocationFigures:
-    """Every KPI of one location."""
+    """Every KPI of one location (money in $, times in epoch seconds or seconds)."""
 
     location: str
     watermark: float
     value: float
     sku_locations: int
+    excess_obsolete: float | None  # point in time; None while the model covers no time
     windows: tuple[WindowFigures, ...]
     views: tuple[SkuLocationView, ...]
     periods: tuple[PeriodPoint, ...]
     replans: tuple[float, ...]  # every time-to-replan observed (s), sorted
+    awaiting_replan: int  # active disruptions covering the location, not replanned yet
+    oldest_awaiting_at: float | None  # report time of the oldest of them
     counters: tuple[tuple[str, float], ...]  # (metric name, lifetime total)
+
+    @property
+    def excess_obsolete_ratio(self) -> float | None:
+        """E&O value ÷ current inventory value; None when either is absent or the value is 0."""
+        if self.excess_obsolete is None:
+            return None
+        return ratio(self.excess_obsolete, self.value)
+
+    @property
+    def oldest_unreplanned_age(self) -> float | None:
+        """Seconds from the oldest awaiting disruption's report to the watermark (>= 0).
+
+        Measured against the location's watermark (event time, like every other
+        figure), so a replay ages it the same way; None when nothing awaits a replan.
+        """
+        if self.oldest_awaiting_at is None:
+            return None
+        return max(0.0, self.watermark - self.oldest_awaiting_at)
 
     @property
     def stocked_out(self) -> int:
@@ -152,7 +166,7 @@ class LocationFigures:
             "otif": found.otif,
             "turns": found.turns,
             "days_inventory_outstanding": found.days_inventory_outstanding,
-            "excess_obsolete": found.excess_obsolete_ratio,
+            "excess_obsolete": self.excess_obsolete_ratio,
             "stockout_events": float(found.stockouts),
             "forecast_wape": found.forecast.wape,
             "forecast_mape": found.forecast.mape,

@@ -1,8 +1,11 @@
 """Forecast error of one location: WAPE and MAPE over closed forecast periods.
 
-The latest `forecast.published` (by occurred_at, then event_id) of each
-`(sku, period_start, period_end)` counts. A period belongs to a window when
-its `period_end` is in the window (so it is closed: `period_end <= wm`).
+The forecast that counts for a period `(sku, period_start, period_end)` is the
+latest `forecast.published` (by occurred_at, then event_id) published at or
+before `period_start`: what planning acted on. One published later cannot
+rewrite the score, and a period without any is skipped. A period belongs to a
+window when its `period_end` is in the window (so it is closed:
+`period_end <= wm`).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ PeriodKey = tuple[str, float, float]
 
 @dataclass(frozen=True, slots=True)
 class ForecastError:
-    """Sums behind WAPE (abs_error ÷ actual) and MAPE (ape_sum ÷ periods), in units."""
+    """Sums behind WAPE (abs_error ÷ actual, units) and MAPE (ape_sum ÷ periods, 1)."""
 
     abs_error: float
     actual: float
@@ -39,7 +42,7 @@ class ForecastError:
 
 
 class ForecastBook:
-    """Latest forecast per period of one location."""
+    """The forecast that counts per period of one location (see the module docstring)."""
 
     def __init__(self) -> None:
         self._latest: dict[PeriodKey, tuple[float, str, float]] = {}
@@ -48,7 +51,12 @@ class ForecastBook:
         self._sorted = True
 
     def add(self, key: PeriodKey, published_at: float, event_id: str, quantity: float) -> None:
-        """Record a publication; a later one (time, then event id) replaces the forecast."""
+        """Record a publication; a later one (time, then event id) replaces the forecast.
+
+        A publication after the period started is ignored (it cannot rewrite the score).
+        """
+        if published_at > key[1]:
+            return
         kept = self._latest.get(key)
         if kept is None:
             sku, start, end = key

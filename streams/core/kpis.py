@@ -10,15 +10,15 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
-from itertools import chain
 
+from streams.core.coverage import LocationCoverage
 from streams.core.demand import DemandSeries
 from streams.core.figures import MILLION, LocationFigures, PeriodPoint, WindowFigures
 from streams.core.location import LocationState
 from streams.core.orders import ServiceBook
-from streams.core.planning import DisruptionBook, DisruptionRecord
+from streams.core.planning import DisruptionBook
 from streams.core.ratios import coefficient_of_variation
-from streams.core.replan import replans
+from streams.core.replan import replan_status
 from streams.core.service import Row, period_fill_rates, population
 from streams.core.sku_location import SkuLocation
 from streams.core.uncertainty import LeadTime, LeadTimeBook, outlook
@@ -27,7 +27,11 @@ from streams.core.windows import DAY, complete_periods, covered_span, day_count,
 from streams.settings import KpiSettings
 
 UNCERTAINTY_WINDOW = 30 * DAY
-"""Span of the uncertainty model and of the cost-to-service points (the 30d window)."""
+"""Span of the uncertainty model and of the cost-to-service points (the 30d window).
+
+The model's expected daily demand `d` feeds days of cover, safety stock, the
+projected stockout and E&O alike, so E&O does not depend on a KPI window.
+"""
 
 
 @dataclass
@@ -53,33 +57,36 @@ class Context:
         return own if own.receipts else None
 
 
-def _counters(state: LocationState, skus: list[SkuLocation]) -> tuple[tuple[str, float], ...]:
-    """Lifetime counters: live per-item amounts plus the exact pruned totals."""
-    pruned = state.pruned
-    cogs = chain.from_iterable(sl.ledger.cogs_values for sl in skus)
+def _counters(state: LocationState) -> tuple[tuple[str, float], ...]:
+    """Lifetime counters, as processed (streams.core.counters)."""
     return (
-        ("inventory_units_ordered_total", pruned["ordered"].total(state.order_units.values())),
-        ("inventory_units_shipped_total", pruned["shipped"].total(state.dispatch_units.values())),
-        ("inventory_sales_dollars_total", pruned["sales"].total(state.dispatch_sales.values())),
-        ("inventory_cogs_dollars_total", pruned["cogs"].total(cogs)),
-        (
-            "inventory_expedite_cost_dollars_total",
-            pruned["expedite"].total(state.dispatch_expedite.values()),
-        ),
-        ("inventory_stockouts_total", float(sum(sl.ledger.current.episodes for sl in skus))),
+        *state.counters.totals(),
+        ("inventory_overrides_unmatched_total", float(state.planning.unmatched_overrides)),
     )
 
 
-def _view(sl: SkuLocation, daily: list[float], ctx: Context, book: ServiceBook) -> SkuLocationView:
-    """The SKU-location's current position and uncertainty model (30d demand buckets)."""
+def _view(
+    sl: SkuLocation,
+    daily: list[float],
+    covered_days: float,
+    wm: float,
+    ctx: Context,
+    book: ServiceBook,
+) -> SkuLocationView:
+    """The SKU-location's current position and uncertainty model (30d demand buckets).
+
+    `covered_days` is the covered part of the 30d model window (fractional days),
+    `wm` the location's watermark, from which the projected stockout is counted.
+    """
     walk = sl.ledger.current
     model = outlook(
         daily,
+        covered_days,
         ctx.lead_time(sl),
         ctx.settings.default_lead_time_days,
         walk.on_hand,
         walk.in_transit,
-        sl.last_event_at,
+        wm,
         ctx.z,
     )
     return SkuLocationView(
@@ -154,13 +161,12 @@ def _slope(points: list[PeriodPoint], lo: float) -> float | None:
     return (last.fill_rate - before.fill_rate) / (delta_value / MILLION)  # type: ignore[operator]
 
 
-def _volatile(
-    sl: SkuLocation, daily: list[float], ctx: Context, active: list[DisruptionRecord]
-) -> bool:
+def _volatile(sl: SkuLocation, daily: list[float], ctx: Context, disrupted: frozenset[str]) -> bool:
     """Whether the SKU-location's value is working capital at risk.
 
     Demand CV over the window's daily buckets, or the lead-time CV of its
-    supplier (every receipt seen), or an active disruption covering it.
+    supplier (every receipt seen), or an active disruption covering it
+    (`disrupted`: the SKUs of the location some active disruption covers).
     """
     s = ctx.settings
     cv = coefficient_of_variation(daily)
@@ -171,25 +177,36 @@ def _volatile(
         lead_cv = ctx.suppliers.stats(supplier).cv
         if lead_cv is not None and lead_cv > s.lead_time_cv_threshold:
             return True
-    return any(d.covers(sl.location, sl.sku, supplier) for d in active)
+    return sl.sku in disrupted
 
 
 def _excess_obsolete(
-    skus: list[SkuLocation], ctx: Context, wm: float, lo: float, days: float, judged: bool
+    skus: list[SkuLocation],
+    views: tuple[SkuLocationView, ...],
+    ctx: Context,
+    wm: float,
+    judged: bool,
 ) -> float:
-    """E&O value ($): obsolete SKU-locations whole, others above `excess_cover_days` of demand."""
+    """E&O value ($), one point-in-time figure of the location.
+
+    Obsolete (judged only once the location's data spans `obsolete_after_days`):
+    the whole value of a SKU-location without demand in the last
+    `obsolete_after_days`. Excess, for the others: the part of on_hand above
+    `excess_cover_days` x the model's expected daily demand, at its unit cost.
+    """
     s = ctx.settings
     horizon = wm - s.obsolete_after_days * DAY
     parts: list[float] = []
-    for sl in skus:
+    for sl, view in zip(skus, views, strict=True):
         value = sl.ledger.value
         if value <= 0:
             continue
         if judged and not sl.demand.any_between(horizon, wm):
             parts.append(value)
             continue
-        demand = sl.demand.total(lo, wm) / days
-        excess = max(0.0, sl.ledger.current.on_hand - s.excess_cover_days * demand)
+        excess = max(
+            0.0, sl.ledger.current.on_hand - s.excess_cover_days * view.expected_daily_demand
+        )
         parts.append(excess * sl.ledger.unit_cost)
     return math.fsum(parts)
 
@@ -205,8 +222,8 @@ class _Scene:
     daily: list[list[float]]  # per SKU-location, demand per day back from wm
     value: float
     known: int
-    active: list[DisruptionRecord]  # active disruptions naming the location
-    replans: list[tuple[float, float]]
+    disrupted: frozenset[str]  # SKUs an active disruption covers here
+    replans: tuple[tuple[float, float], ...]  # (reported_at, seconds to the replan)
     rows: list[Row]  # orders due over the longest span
     promised: list[float]
     points: list[PeriodPoint]
@@ -221,7 +238,6 @@ def _window(
 ) -> WindowFigures:
     """The KPIs of one trailing window `(wm - seconds, wm]` covered from `start`."""
     state, ctx, wm, skus = scene.state, scene.ctx, scene.wm, scene.skus
-    s = ctx.settings
     lo, days = wm - seconds, covered / DAY
     n_days = day_count(days)
     applied, overrides, recommendations = state.planning.counts(lo, wm)
@@ -229,9 +245,8 @@ def _window(
     at_risk = [
         sl.ledger.value
         for sl, d in zip(skus, scene.daily, strict=True)
-        if sl.ledger.value > 0 and _volatile(sl, d[:n_days], ctx, scene.active)
+        if sl.ledger.value > 0 and _volatile(sl, d[:n_days], ctx, scene.disrupted)
     ]
-    judged = wm - state.first_at >= s.obsolete_after_days * DAY
     return WindowFigures(
         window=label,
         covered_days=days,
@@ -239,7 +254,6 @@ def _window(
         average_value=(
             math.fsum(sl.ledger.integral(start, wm) for sl in skus) / covered if covered else None
         ),
-        excess_obsolete=(_excess_obsolete(skus, ctx, wm, lo, days, judged) if covered else None),
         current_value=scene.value,
         service=population(scene.rows[bisect_right(scene.promised, lo) :]),
         stockouts=sum(sl.ledger.starts_between(lo, wm) for sl in skus),
@@ -270,38 +284,50 @@ def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
     state.period_values = {k: v for k, v in state.period_values.items() if k[1] <= edge}
     state.price_dispatches(book)
     spans = [covered_span(wm, seconds, first) for _label, seconds in ctx.windows]
-    model_days = day_count(covered_span(wm, UNCERTAINTY_WINDOW, first)[1] / DAY)
+    model_covered = covered_span(wm, UNCERTAINTY_WINDOW, first)[1] / DAY  # fractional days
+    model_days = day_count(model_covered)
     most_days = max([model_days] + [day_count(seconds / DAY) for _start, seconds in spans])
     daily = [sl.demand.daily(wm, most_days) for sl in skus]
     span = max([UNCERTAINTY_WINDOW] + [seconds for _label, seconds in ctx.windows])
     rows = state.orders.rows(book, wm - span, wm)  # every window and period is a part of these
+    coverage = LocationCoverage(state.code, state.skus)
+    status = replan_status(state, ctx.disruptions, coverage)
+    value = math.fsum(sl.ledger.value for sl in skus)
     scene = _Scene(
         state=state,
         ctx=ctx,
         wm=wm,
         skus=skus,
         daily=daily,
-        value=math.fsum(sl.ledger.value for sl in skus),
+        value=value,
         known=sum(sl.known for sl in skus),
-        active=[d for d in ctx.disruptions.active() if d.covers_location(state.code)],
-        replans=replans(state, ctx.disruptions),
+        disrupted=coverage.disrupted(ctx.disruptions.active()),
+        replans=status.observations,
         rows=rows,
         promised=[row[0] for row in rows],
         points=_periods(state, rows, skus, wm, span, s.cost_to_service_period_seconds),
     )
+    views = tuple(
+        _view(sl, d[:model_days], model_covered, wm, ctx, book)
+        for sl, d in zip(skus, daily, strict=True)
+    )
+    judged = wm - first >= s.obsolete_after_days * DAY
     return LocationFigures(
         location=state.code,
         watermark=wm,
-        value=scene.value,
+        value=value,
         sku_locations=scene.known,
+        excess_obsolete=_excess_obsolete(skus, views, ctx, wm, judged)
+        if model_covered > 0
+        else None,
         windows=tuple(
             _window(scene, label, seconds, start, covered)
             for (label, seconds), (start, covered) in zip(ctx.windows, spans, strict=True)
         ),
-        views=tuple(
-            _view(sl, d[:model_days], ctx, book) for sl, d in zip(skus, daily, strict=True)
-        ),
+        views=views,
         periods=tuple(p for p in scene.points if p.start > wm - UNCERTAINTY_WINDOW),
         replans=tuple(sorted(x for _t, x in scene.replans)),
-        counters=_counters(state, skus),
+        awaiting_replan=status.awaiting,
+        oldest_awaiting_at=status.oldest_awaiting,
+        counters=_counters(state),
     )

@@ -157,6 +157,14 @@ def evaluate(
     )  # fmt: skip
 
 
+def priced(dispatch: DispatchRecord, order: OrderRecord) -> float:
+    """Sales of a dispatch priced by a placement of its order: Σ quantity x line unit price ($).
+
+    A line the placement does not have is priced 0.
+    """
+    return math.fsum(q * order.unit_price(line_id) for line_id, _sku, q in dispatch.lines)
+
+
 _BY_TIME = attrgetter("key")
 _MISSING = object()
 
@@ -166,6 +174,9 @@ class ServiceBook:
 
     def __init__(self) -> None:
         self.orders: dict[Key, OrderRecord] = {}
+        # First placements processed that a re-publication displaced (rare): with the
+        # kept ones they give `first_placement`.
+        self._displaced_first: dict[Key, OrderRecord] = {}
         self.cancelled: set[Key] = set()
         self.dispatches: dict[Key, list[DispatchRecord]] = {}
         self.delivered: dict[Key, float] = {}
@@ -177,17 +188,25 @@ class ServiceBook:
         """Keep the earliest placement of an order id (by time, then event id).
 
         Returns `(accepted, replaced)`: whether this placement is now the kept
-        one, and the later placement it displaced, if any.
+        one, and the later placement it displaced, if any. `(True, None)` means
+        it is the first placement of its id processed.
         """
         kept = self.orders.get(order.key)
-        if kept is not None and (kept.placed_at, kept.event_id) <= (
-            order.placed_at,
-            order.event_id,
-        ):
-            return False, None
+        if kept is not None:
+            if (kept.placed_at, kept.event_id) <= (order.placed_at, order.event_id):
+                return False, None
+            self._displaced_first.setdefault(order.key, kept)
         self.orders[order.key] = order
         self.invalidate(order.key)
         return True, kept
+
+    def first_placement(self, order: Key) -> OrderRecord | None:
+        """The first placement of the order id processed (None while there is none).
+
+        It never changes once there is one, so the sales counter, priced from it,
+        never goes down when a re-publication displaces the kept placement.
+        """
+        return self._displaced_first.get(order) or self.orders.get(order)
 
     def add_dispatch(self, dispatch: DispatchRecord) -> None:
         self.dispatches.setdefault(dispatch.order_key, []).append(dispatch)
@@ -226,9 +245,7 @@ class ServiceBook:
     def sales(self, dispatch: DispatchRecord) -> float:
         """Sales of a dispatch: quantity * order line unit price (0 when the order is unknown)."""
         order = self.orders.get(dispatch.order_key)
-        if order is None:
-            return 0.0
-        return math.fsum(q * order.unit_price(line_id) for line_id, _sku, q in dispatch.lines)
+        return 0.0 if order is None else priced(dispatch, order)
 
     def prune(
         self, prunable: Callable[[OrderRecord | None, list[DispatchRecord]], bool]
@@ -245,6 +262,7 @@ class ServiceBook:
                 continue
             if order is not None:
                 dropped.append(self.orders.pop(key))
+            self._displaced_first.pop(key, None)
             for dispatch in self.dispatches.pop(key, []):
                 self.delivered.pop(dispatch.shipment_key, None)
                 self._shipment_orders.pop(dispatch.shipment_key, None)

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
 from itertools import chain
 
 from streams.core.walk import (
@@ -90,7 +89,9 @@ class InventoryLedger:
         self._snap_points = self._snap_starts = _NO_INTS
         self.cogs_times = _NO_FLOATS
         self.cogs_values = _NO_FLOATS  # quantity * unit_cost(dispatch time) ($)
-        self.revalued_from = math.inf  # after a build: values may have changed from here on
+        # Values may have changed from here on, over the builds since the reader (the
+        # SKU-location) last took it: builds accumulate it, `take_revalued_from` resets it.
+        self.revalued_from = math.inf
         self._replay_all = False  # set when an applied entry was withdrawn
 
     # -- recording (O(1), no computation) --------------------------------------------------
@@ -121,14 +122,13 @@ class InventoryLedger:
         if not self._built:
             self._allocate()
         reprice = False  # True when a new snapshot changes the price of recorded lines
-        self.revalued_from = math.inf
         if self._pending or self._replay_all:
             pending = sorted(self._pending)
             self._pending.clear()
             old_first = self.snap_times[0] if self.snap_times else math.inf
             first_snapshot = min((e[0] for e in pending if e[1] == SNAPSHOT), default=math.inf)
             changes = [e[0] for e in pending if e[1] != ORDER_LINE]
-            self.revalued_from = min(changes, default=math.inf)
+            self.revalued_from = min([self.revalued_from, *changes])
             if self._replay_all or first_snapshot < old_first:
                 # A withdrawn entry, or a new first snapshot (it prices everything
                 # before it): start over.
@@ -211,6 +211,16 @@ class InventoryLedger:
             self.cogs_times.append(t)
             self.cogs_values.append(quantity * self.cost_at(t))
 
+    def take_revalued_from(self) -> float:
+        """The earliest time a value changed since the last call (inf: none); resets it."""
+        found, self.revalued_from = self.revalued_from, math.inf
+        return found
+
+    def settled_episodes(self, until: float) -> int:
+        """Episodes started at or before `until` (after a build), pruned history included."""
+        later = len(self.starts) - bisect_right(self.starts, until)
+        return self._walk.episodes - later
+
     # -- queries (after build) --------------------------------------------------------------
 
     def cost_at(self, t: float) -> float:
@@ -262,8 +272,8 @@ class InventoryLedger:
 
     # -- pruning ---------------------------------------------------------------------------
 
-    def prune(self, cut: float) -> tuple[int, Sequence[float]]:
-        """Forget history before `cut`: returns (items dropped, COGS of dropped lines).
+    def prune(self, cut: float) -> int:
+        """Forget history before `cut`: returns the number of items dropped.
 
         The walk restarts at the latest snapshot before `cut` with the state it
         had just before it, so every value, episode and price at or after `cut`
@@ -279,7 +289,6 @@ class InventoryLedger:
             dropped += first_kept
             self._resume(-1)
         j = bisect_left(self.cogs_times, cut)
-        pruned = self.cogs_values[:j]
         if j:
             del self._lines[:j], self.cogs_times[:j], self.cogs_values[:j]
-        return dropped + j, pruned
+        return dropped + j

@@ -6,18 +6,22 @@ Each location keeps `keep` seconds before its watermark: the longest window
 
 - inventory history collapses into the walk state at the latest snapshot
   before it (values, prices and stockout episodes from there on are unchanged);
-- dispatches, policy events and forecast periods are dropped, their
-  contributions to lifetime counters kept exactly (`ExactSum`);
+- dispatches, policy events and forecast periods are dropped (the lifetime
+  counters are running totals, `streams.core.counters`: nothing to keep);
 - an order goes once it is promised and placed before the horizon (placed
   before the earliest kept forecast period), every dispatch of it is before the
   horizon, and it is not an open strategic order;
-- a disruption's time-to-replan found before the horizon is frozen.
+- a disruption's time-to-replan found before the horizon is frozen;
+- order lines still waiting for the location's inventory feed (the stockout
+  counter's unsettled lines) are forgotten: an inventory feed that far behind
+  will not settle them.
 """
 
 from __future__ import annotations
 
 import math
 
+from streams.core.coverage import LocationCoverage
 from streams.core.kpis import UNCERTAINTY_WINDOW, Context
 from streams.core.location import LocationState
 from streams.core.orders import DispatchRecord, OrderRecord
@@ -34,13 +38,18 @@ def keep_seconds(settings: KpiSettings, windows: tuple[tuple[str, float], ...]) 
 
 
 def _freeze_replans(state: LocationState, disruptions: DisruptionBook, horizon: float) -> None:
+    coverage = LocationCoverage(state.code, state.skus)
     for d in disruptions.reported():
         reported_at = d.reported_at
         if reported_at >= horizon or d.disruption_id in state.frozen_replans:
             continue
-        if not d.covers_location(state.code):
+        if not d.names_location(state.code):
             continue
-        applied = first_replan(state, d, reported_at)
+        covered = coverage.covered(d)
+        if not covered:
+            continue
+        resolved_at = disruptions.resolved.get(d.disruption_id)
+        applied = first_replan(state, d, resolved_at, covered)
         if applied is not None and applied < horizon:
             state.frozen_replans[d.disruption_id] = applied - reported_at
 
@@ -62,16 +71,12 @@ def prune_engine(locations: dict[str, LocationState], ctx: Context, settings: Kp
         dropped += state.planning.prune(cut)
         for sl in state.skus.values():
             sl.build(book)
-            count, cogs = sl.prune(cut, order_cut[code])
-            dropped += count
-            for value in cogs:
-                state.pruned["cogs"].add(value)
+            dropped += sl.prune(cut, order_cut[code])
         state.price_dispatches(book)
         state.period_values = {k: v for k, v in state.period_values.items() if k[0] >= cut}
+        dropped += state.forget_unsettled(cut)
         for dispatch in state.dispatches.prune(cut):
-            state.pruned["sales"].add(state.dispatch_sales.pop(dispatch.event_id))
-            state.pruned["expedite"].add(state.dispatch_expedite.pop(dispatch.event_id))
-            state.pruned["shipped"].add(state.dispatch_units.pop(dispatch.event_id))
+            state.dispatch_sales.pop(dispatch.event_id)
             dropped += 1
 
     def prunable(order: OrderRecord | None, dispatches: list[DispatchRecord]) -> bool:
@@ -90,7 +95,6 @@ def prune_engine(locations: dict[str, LocationState], ctx: Context, settings: Kp
 
     for order in book.prune(prunable):
         state = locations[order.location]
-        state.pruned["ordered"].add(state.order_units.pop(order.order_id))
         for _line_id, sku, _quantity, _price in order.lines:
             holder = state.skus.get(sku)
             if holder is not None:

@@ -52,9 +52,9 @@ def coefficient_of_variation(values: Sequence[float]) -> float | None:
 class ExactSum:
     """A running sum kept exactly (Shewchuk's non-overlapping partials).
 
-    Holds the totals of pruned history so a lifetime counter read as
-    `total(live values)` is the correctly rounded sum of everything ever added,
-    independent of the order of additions and of when pruning happened.
+    Holds a lifetime counter's running total (streams.core.counters): `total()` is
+    the correctly rounded sum of everything ever added, however the additions were
+    grouped, so a rebuild that replays the same facts reads exactly the same value.
     """
 
     __slots__ = ("_partials",)

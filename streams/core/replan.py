@@ -1,39 +1,76 @@
-"""Time-to-replan: from a disruption to the first policy applied for what it covers.
+"""Time-to-replan: from a disruption to the first policy applied, while it is active.
 
-For each disruption and each location it covers (its `locations`, or every
-location when empty): seconds from the disruption's `occurred_at` to the first
-`policy.applied` at that location, at or after it, for an SKU-location the
-disruption covers. No observation while there is none.
+For each disruption and each location it covers (`streams.core.coverage`):
+seconds from the disruption's `occurred_at` to the first `policy.applied` at
+that location, at or after it and before its resolution, for a SKU-location
+the disruption covers there. A policy applied at or after the resolution is
+not a replan: a disruption resolved without one is never observed.
+
+A disruption that is still active and has no replan yet at a location is
+*awaiting a replan* there: those are counted per location, with the report
+time of the oldest, so a silent planning system shows (SPEC §4).
 """
 
 from __future__ import annotations
 
+import math
+from dataclasses import dataclass
+
+from streams.core.coverage import LocationCoverage
 from streams.core.location import LocationState
 from streams.core.planning import DisruptionBook, DisruptionRecord
 
 
-def first_replan(state: LocationState, record: DisruptionRecord, since: float) -> float | None:
-    """Time of the first `policy.applied` at the location, at or after `since`, for an
-    SKU-location the disruption covers (None while there is none)."""
+@dataclass(frozen=True, slots=True)
+class ReplanStatus:
+    """Time-to-replan observations and disruptions awaiting a replan at one location.
 
-    def covered(sku: str) -> bool:
-        found = state.skus.get(sku)
-        return record.covers(state.code, sku, found.supplier if found is not None else None)
+    `observations` are `(reported_at, seconds to the replan)`; `oldest_awaiting`
+    is the report time (epoch seconds) of the oldest disruption awaiting a
+    replan, None when none is.
+    """
 
-    return state.planning.first_applied(since, covered)
+    observations: tuple[tuple[float, float], ...]
+    awaiting: int
+    oldest_awaiting: float | None
 
 
-def replans(state: LocationState, disruptions: DisruptionBook) -> list[tuple[float, float]]:
-    """`(reported_at, seconds to the first covering policy.applied)` per covering disruption."""
-    result: list[tuple[float, float]] = []
+def first_replan(
+    state: LocationState,
+    record: DisruptionRecord,
+    resolved_at: float | None,
+    covered: frozenset[str],
+) -> float | None:
+    """Time of the first replan of the disruption at the location (None while there is none).
+
+    The first `policy.applied` at the location in `[reported_at, resolved_at)` for a
+    SKU in `covered`.
+    """
+    return state.planning.first_applied(record.reported_at, resolved_at, covered.__contains__)
+
+
+def replan_status(
+    state: LocationState, disruptions: DisruptionBook, coverage: LocationCoverage
+) -> ReplanStatus:
+    """Replans observed and disruptions awaiting one at the location (see the module docstring)."""
+    observations: list[tuple[float, float]] = []
+    awaiting = 0
+    oldest = math.inf
     for record in disruptions.reported():
-        reported_at = record.reported_at
-        if not record.covers_location(state.code):
+        if not record.names_location(state.code):
             continue
+        covered = coverage.covered(record)
+        if not covered:
+            continue
+        reported_at = record.reported_at
+        resolved_at = disruptions.resolved.get(record.disruption_id)
         seconds = state.frozen_replans.get(record.disruption_id)
         if seconds is None:
-            applied = first_replan(state, record, reported_at)
+            applied = first_replan(state, record, resolved_at, covered)
             seconds = applied - reported_at if applied is not None else None
         if seconds is not None:
-            result.append((reported_at, seconds))
-    return result
+            observations.append((reported_at, seconds))
+        elif resolved_at is None:
+            awaiting += 1
+            oldest = min(oldest, reported_at)
+    return ReplanStatus(tuple(observations), awaiting, oldest if awaiting else None)

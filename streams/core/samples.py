@@ -87,10 +87,6 @@ METRICS: dict[str, MetricInfo] = {
     "inventory_window_covered_days": _g(
         "Covered part of the window since the location's first event (days)"
     ),
-    "inventory_excess_obsolete_ratio": _g(
-        "Excess and obsolete value / current inventory value (ratio 0-1)"
-    ),
-    "inventory_excess_obsolete_value_dollars": _g("Excess and obsolete inventory value (dollars)"),
     # Service, per location and window.
     "inventory_fill_rate_ratio": _g(
         "Units shipped / units ordered over orders due in the window (ratio 0-1)"
@@ -111,7 +107,9 @@ METRICS: dict[str, MetricInfo] = {
     "inventory_forecast_actual_units": _g(
         "Sum of actual demand A over closed forecast periods (units)"
     ),
-    "inventory_forecast_ape_sum": _g("Sum of |A-F|/A over closed forecast periods with A > 0 (1)"),
+    "inventory_forecast_absolute_percentage_errors": _g(
+        "Sum of |A-F|/A over closed forecast periods with A > 0, the MAPE numerator (1)"
+    ),
     "inventory_forecast_periods": _g("Closed forecast periods with A > 0 (count)"),
     "inventory_expedite_cost_sales_ratio": _g(
         "Expedite cost / sales of dispatches in the window (ratio)"
@@ -136,9 +134,11 @@ METRICS: dict[str, MetricInfo] = {
     ),
     "inventory_window_policy_changes": _g("Policies applied in the window (count)"),
     "inventory_planner_override_ratio": _g(
-        "Planner overrides / recommendations in the window (ratio 0-1)"
+        "Share of the window's recommendations a planner overrode (ratio 0-1)"
     ),
-    "inventory_window_policy_overrides": _g("Planner overrides in the window (count)"),
+    "inventory_window_policy_overrides": _g(
+        "Recommendations of the window with a matching override (count)"
+    ),
     "inventory_window_policy_recommendations": _g("Policy recommendations in the window (count)"),
     "inventory_time_to_replan_median_seconds": _g(
         "Median time-to-replan of disruptions reported in the window (seconds)"
@@ -189,24 +189,43 @@ METRICS: dict[str, MetricInfo] = {
         "Average inventory value of a complete cost-to-service period (dollars)",
         ("location", "period"),
     ),
+    "inventory_excess_obsolete_ratio": _g(
+        "Excess and obsolete value / current inventory value, point in time (ratio 0-1)", LOC
+    ),
+    "inventory_excess_obsolete_value_dollars": _g(
+        "Excess and obsolete inventory value, point in time (dollars)", LOC
+    ),
+    "inventory_disruptions_awaiting_replan": _g(
+        "Active disruptions covering the location with no replan yet (count)", LOC
+    ),
+    "inventory_disruption_oldest_unreplanned_age_seconds": _g(
+        "Watermark minus the report time of the oldest disruption awaiting a replan (seconds)",
+        LOC,
+    ),
     "inventory_at_risk_days_of_cover": _g(
         "Days of cover of the SKU-locations closest to stockout (days)", ("location", "sku")
     ),
     # Lifetime counters, per location.
-    "inventory_units_ordered_total": _c("Units on all order lines placed (units)"),
+    "inventory_units_ordered_total": _c(
+        "Units on the order lines of each order's first placement, as processed (units)"
+    ),
     "inventory_units_shipped_total": _c("Units on all dispatched shipment lines (units)"),
     "inventory_sales_dollars_total": _c(
         "Sales value of all dispatches: quantity x order line unit price (dollars)"
     ),
     "inventory_cogs_dollars_total": _c(
-        "COGS of all dispatches: quantity x unit cost at dispatch (dollars)"
+        "COGS of all dispatches at the unit cost known when processed (dollars)"
     ),
     "inventory_expedite_cost_dollars_total": _c("Expedite premium of all dispatches (dollars)"),
-    "inventory_stockouts_total": _c("Stockout episodes ever started (count)"),
+    "inventory_stockouts_total": _c("Stockout episodes, counted as they start and settle (count)"),
+    "inventory_overrides_unmatched_total": _c(
+        "Overrides processed while their recommendation was unknown (count)"
+    ),
     # Histogram, per location.
     REPLAN_HISTOGRAM: MetricInfo(
         "histogram",
-        "Disruption to first policy applied for an SKU-location it covers (seconds)",
+        "Disruption to the first policy applied for a SKU-location it covers, while active "
+        "(seconds)",
         LOC,
     ),
 }

@@ -7,8 +7,8 @@ derived series (inventory walk, COGS, demand) up to date before a report.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 
+from streams.core.counters import KnownCost
 from streams.core.demand import DemandEntry, DemandSeries
 from streams.core.orders import OrderRecord, ServiceBook
 from streams.core.position import Entry, InventoryLedger, Line
@@ -32,15 +32,17 @@ class SkuLocation:
     """
 
     __slots__ = (
-        "_built", "_cancelled", "_demand_reset", "_new_lines", "demand", "known",
-        "last_event_at", "ledger", "location", "order_ids", "receipt_supplier", "revalued_from",
-        "sku", "sku_class", "snapshot_supplier", "strategic",
+        "_built", "_cancelled", "_demand_reset", "_new_lines", "counted_episodes", "demand",
+        "known", "known_cost", "last_event_at", "ledger", "location", "order_ids",
+        "receipt_supplier", "revalued_from", "sku", "sku_class", "snapshot_supplier", "strategic",
     )  # fmt: skip
 
     def __init__(self, location: str, sku: str) -> None:
         self.location = location
         self.sku = sku
         self.ledger = InventoryLedger()
+        self.known_cost = KnownCost()  # unit cost as processed, for the COGS counter
+        self.counted_episodes = 0  # settled stockout episodes when last counted
         self.known = False  # seen in an inventory event
         self.snapshot_supplier: Latest | None = None
         self.receipt_supplier: Latest | None = None
@@ -62,10 +64,14 @@ class SkuLocation:
 
     @property
     def supplier(self) -> str | None:
-        """Supplier from the latest snapshot naming one, else from the latest receipt."""
-        if self.snapshot_supplier is not None:
-            return self.snapshot_supplier[2]
-        return self.receipt_supplier[2] if self.receipt_supplier is not None else None
+        """The latest `supplier_id` seen in a snapshot or a receipt of it (None: unknown).
+
+        Latest by (time, event_id) over both kinds together (SPEC §4, coverage).
+        """
+        snapshot, receipt = self.snapshot_supplier, self.receipt_supplier
+        if snapshot is None or (receipt is not None and receipt > snapshot):
+            return receipt[2] if receipt is not None else None
+        return snapshot[2]
 
     def seen(self, t: float) -> None:
         """Note an event of this SKU-location (inventory, order line, dispatch line, receipt)."""
@@ -131,8 +137,7 @@ class SkuLocation:
         if not self._built:
             self._allocate()
         self.ledger.build()
-        if self.ledger.revalued_from < self.revalued_from:
-            self.revalued_from = self.ledger.revalued_from
+        self.revalued_from = min(self.revalued_from, self.ledger.take_revalued_from())
         new_lines = self._new_lines
         if new_lines:
             # Noted here, where the sets exist (the first build allocates them).
@@ -179,11 +184,6 @@ class SkuLocation:
             return True
         return False
 
-    def prune(self, cut: float, demand_cut: float) -> tuple[int, Sequence[float]]:
-        """Forget inventory before `cut` and demand before `demand_cut`.
-
-        Returns (items dropped, COGS of the dispatch lines dropped).
-        """
-        dropped, cogs = self.ledger.prune(cut)
-        dropped += self.demand.prune(demand_cut)
-        return dropped, cogs
+    def prune(self, cut: float, demand_cut: float) -> int:
+        """Forget inventory before `cut` and demand before `demand_cut`; returns items dropped."""
+        return self.ledger.prune(cut) + self.demand.prune(demand_cut)

@@ -114,23 +114,30 @@ class Outlook:
 
 def outlook(
     daily: Sequence[float],
+    covered_days: float,
     lead_time: LeadTime | None,
     default_lead_time_days: float,
     on_hand: float,
     in_transit: float,
-    last_event_at: float,
+    now: float,
     z: float,
 ) -> Outlook:
     """Model a SKU-location from its daily demand buckets and lead-time statistics.
 
-    - d, sigma_d: mean and population std of the daily buckets (0 without buckets);
+    - d = units ordered over the covered span ÷ `covered_days` (fractional days:
+      10 units over 1.25 covered days is 8 per day); 0 when nothing is covered.
+      `daily` are the whole-day buckets back from the watermark covering that span
+      (the oldest may reach before the location's first event, where there is none);
+    - sigma_d: population std of the daily buckets (0 without buckets);
     - LT, sigma_LT: from `lead_time` when it has receipts, else the default and 0;
     - days of cover = (max(on_hand, 0) + in_transit) / d, None when d = 0;
     - safety stock = z * sqrt(LT * sigma_d^2 + d^2 * sigma_LT^2);
-    - projected stockout = last event time + days of cover; at risk when the
-      cover is shorter than LT (the stockout would land inside the lead time).
+    - projected stockout = `now` (the location's watermark) + days of cover; at
+      risk when the cover is shorter than LT (the stockout would land inside the
+      lead time).
     """
-    demand, variance = mean_pvariance(daily)
+    _mean, variance = mean_pvariance(daily)
+    demand = math.fsum(daily) / covered_days if covered_days > 0 else 0.0
     if lead_time is not None and lead_time.receipts > 0:
         lt, lt_std = lead_time.mean_days, lead_time.std_days
     else:
@@ -138,7 +145,7 @@ def outlook(
     stock = max(on_hand, 0.0) + in_transit
     cover = stock / demand if demand > 0 else None
     safety = z * math.sqrt(max(lt, 0.0) * variance + demand * demand * lt_std * lt_std)
-    projected = last_event_at + cover * DAY if cover is not None else None
+    projected = now + cover * DAY if cover is not None else None
     return Outlook(
         daily_demand=demand,
         demand_std=math.sqrt(variance),

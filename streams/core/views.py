@@ -17,8 +17,10 @@ class SkuLocationView:
 
     `on_hand`, `value` and the stockout state use every event seen (not bounded
     by the watermark). Demand and lead-time figures are over the 30d window of
-    the location. `days_of_cover` and `projected_stockout_at` are None when the
-    expected daily demand is 0.
+    the location (expected daily demand per covered day, fractional). The
+    projected stockout is counted from the location's watermark.
+    `days_of_cover` and `projected_stockout_at` are None when the expected daily
+    demand is 0.
     """
 
     location: str
@@ -48,7 +50,8 @@ class DisruptionView:
     """A disruption with what it puts at risk now.
 
     `locations`/`skus` are as reported (empty = all). `covered` lists the
-    `(location, sku)` pairs it covers among the SKU-locations seen;
+    `(location, sku)` pairs it covers among the SKU-locations seen (every filter
+    it carries must match, its supplier included: `DisruptionRecord.covers`);
     `value_at_risk` is their current inventory value (dollars);
     `projected_stockouts` are the covered ones whose projected stockout falls
     inside their lead time.

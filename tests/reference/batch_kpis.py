@@ -47,35 +47,52 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
  4. `inventory_window_covered_days` is always exported, clamped at 0 (a location
     whose only events lie inside the allowed lateness has wm < first(L)).
     Everything that divides by window days or integrates over the covered span
-    (average value, turns, DIO, service per $1M, E&O) is absent when it is 0.
- 5. Counters (`*_total`) count every valid event ever seen at the location,
-    including cancelled orders' units (a counter cannot go down on a later
-    cancellation) and dispatches beyond the ordered quantity (uncapped).
-    Sales use the order line's unit_price, 0 when the order or line is unknown.
- 6. Stockout walk: the order lines that can start an episode include those of
-    orders cancelled later (the demand did hit an empty shelf), and SKUs never
-    seen in an inventory event (their position is 0 by definition).
-    `inventory_stocked_out_sku_locations` = SKU-locations stocked out at the end
-    of the walk over all events seen.
- 7. Demand (E&O expected daily demand, obsolescence, demand CV) and forecast
-    actuals exclude cancelled orders. Obsolete = no non-cancelled order line
-    with order time in (wm - obsolete_after_days, wm], judged only when
-    wm - first(L) ≥ obsolete_after_days. E&O is per window (d is per window).
- 8. Disruption coverage of (location L, sku, supplier S):
-    (locations empty or L ∈ locations) AND (skus empty or sku ∈ skus OR
-    supplier_id == S). The location list always bounds a disruption; the
-    supplier widens the SKU list only. Used by WCaR and time-to-replan alike.
-    "Active" = reported and no `disruption.resolved` seen (any time). The
-    SKU-location's supplier is the current one (latest snapshot with a
-    supplier_id, else latest receipt), also for time-to-replan.
+    (average value, turns, DIO, service per $1M) is absent when it is 0.
+ 5. Counters (`*_total`) count facts as they are processed, in the order of the
+    log given to `compute` (the processing order; the worker replays its store in
+    that order): units of the first placement of each order id; every dispatch's
+    units and expedite cost; sales at the order line's unit_price of the first
+    placement of its order (added when that placement arrives, if after the
+    dispatch; 0 while it never does); COGS at the SKU-location's unit cost known
+    when the dispatch is processed (its latest snapshot processed so far, by time
+    then event_id; a dispatch before any snapshot waits for the first one);
+    stockout episodes as they settle (see 6); overrides processed while no
+    recommendation with their id was processed at the location. A late event
+    never lowers a counter.
+ 6. Stockout walk (windowed `inventory_stockout_events`, stocked-out now): per SKU
+    in event-time order; the position is unknown until its first snapshot or
+    adjustment, and an order line meeting an unknown position starts nothing; the
+    lines of every kept placement (cancelled later or not) can start an episode.
+    The counter: after each processed inventory event or placement, every SKU
+    whose walk (over the events processed so far) or settled span changed is
+    walked again, its *settled* episodes (those starting at or before the latest
+    inventory event time processed at the location) counted, and any increase
+    since its last count added.
+ 7. Demand (expected daily demand, obsolescence, demand CV) and forecast actuals
+    exclude cancelled orders. E&O is one point-in-time figure per location (no
+    window label): d = units ordered in the 30d model window ÷ its covered days
+    (fractional; absent while they are 0); excess = max(0, on_hand -
+    excess_cover_days * d) * unit cost; obsolete = the whole value where no
+    non-cancelled order line falls in (wm - obsolete_after_days, wm], judged only
+    when wm - first(L) ≥ obsolete_after_days.
+ 8. Disruption coverage of (location L, sku, supplier S): every filter matches —
+    (locations empty or L ∈ locations) AND (skus empty or sku ∈ skus) AND
+    (supplier_id absent or supplier_id == S, S known). S is the latest
+    supplier_id of the SKU-location in a snapshot or a receipt (by time, then
+    event_id). "Active" = reported and no `disruption.resolved` seen (any time).
  9. Supplier lead-time CV uses every receipt of that supplier at any location,
     all seen (not windowed), lead time = occurred_at - ordered_at; needs ≥ 2
     receipts and a mean > 0. Population standard deviation (like demand CV).
-10. Time-to-replan: a disruption whose `locations` is empty covers every
-    location seen in the log. No observation until a covering `policy.applied`
-    exists (resolution does not cancel it). Histogram `_count`/`_sum` are
-    exported only for locations with ≥ 1 observation. The window median is the
-    ordinary median (mean of the two middle values for an even count).
+10. Time-to-replan: a disruption covers location L when it covers at least one
+    SKU-location of L (a SKU named at L by an inventory, order, dispatch or
+    receipt event). The observation for (disruption, L) is the first
+    `policy.applied` at L, in [occurred_at, earliest resolution), for a
+    SKU-location it covers; none once resolved without one. Histogram
+    `_count`/`_sum` are exported only for locations with ≥ 1 observation. The
+    window median is the ordinary median (mean of the two middle values for an
+    even count). Active covering disruptions without an observation are awaiting
+    a replan: their count (always exported) and the watermark minus the report
+    time of the oldest (clamped at 0; absent when none awaits).
 11. Cost-to-service: periods are half-open [k·P, (k+1)·P) (like forecast
     periods), labelled with the UTC date of their start (`YYYY-MM-DD`; an ISO
     timestamp when P is not a whole number of days). The exported points are
@@ -92,16 +109,23 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
 13. Windows are parsed here (`<number><s|m|h|d|w>`), not by the engine's parser.
 14. The watermark only decides window membership. Everything else uses every
     event seen, including those in the allowed-lateness band after wm: the
-    latest forecast of a period, the dispatches and deliveries of a due order,
+    forecast of a period (see 16), the dispatches and deliveries of a due order,
     the first covering `policy.applied` after a disruption, active disruptions,
     suppliers, and the current position and value.
 15. Expedite cost sums `expedite_cost` of every dispatch in the window whatever
     its `expedited` flag; sales and COGS of dispatches of cancelled orders count
     (the goods did leave).
+16. Forecast error: the forecast of a period is the latest published at or before
+    its period_start (by time, then event_id); a period without one is skipped.
+17. Planner override rate: the recommendations of the window (each
+    recommendation_id once, at its earliest publication) that have a
+    `policy.overridden` with the same id at the location, at any time ÷ those
+    recommendations.
 
-Tolerances in `compare`: exact (1e-9 relative, 1e-9 absolute) for everything
-except TIME_WEIGHTED_METRICS (integrals over time or values derived from them),
-which get `rel_tol_time_weighted` (default 1%).
+Tolerances in `compare`: exact (1e-9 relative, 1e-9 absolute: the last bits of a
+float sum) for everything except TIME_WEIGHTED_METRICS (integrals over time or
+values derived from them), which get `rel_tol_time_weighted` (default 1%).
+Current value, E&O and working capital at risk are not time-weighted: exact.
 """
 
 from __future__ import annotations
@@ -132,6 +156,7 @@ Series = dict[Key, float]
 
 DAY = 86400.0
 COST_TO_SERVICE_WINDOW_SECONDS = 30 * DAY
+MODEL_WINDOW_SECONDS = 30 * DAY  # the uncertainty model's window: expected daily demand d
 PER_MILLION = 1_000_000.0
 
 # --- metric names ---------------------------------------------------------------------------
@@ -142,8 +167,6 @@ WINDOW_GAUGES: tuple[str, ...] = (
     "inventory_window_cogs_dollars",
     "inventory_average_value_dollars",
     "inventory_window_covered_days",
-    "inventory_excess_obsolete_ratio",
-    "inventory_excess_obsolete_value_dollars",
     "inventory_fill_rate_ratio",
     "inventory_line_fill_rate_ratio",
     "inventory_otif_ratio",
@@ -152,7 +175,7 @@ WINDOW_GAUGES: tuple[str, ...] = (
     "inventory_forecast_mape_ratio",
     "inventory_forecast_abs_error_units",
     "inventory_forecast_actual_units",
-    "inventory_forecast_ape_sum",
+    "inventory_forecast_absolute_percentage_errors",
     "inventory_forecast_periods",
     "inventory_expedite_cost_sales_ratio",
     "inventory_window_expedite_cost_dollars",
@@ -186,6 +209,10 @@ POINT_GAUGES: tuple[str, ...] = (
     "inventory_watermark_timestamp_seconds",
     "inventory_cost_to_service_fill_rate_ratio",
     "inventory_cost_to_service_average_value_dollars",
+    "inventory_excess_obsolete_ratio",
+    "inventory_excess_obsolete_value_dollars",
+    "inventory_disruptions_awaiting_replan",
+    "inventory_disruption_oldest_unreplanned_age_seconds",
 )
 COUNTERS: tuple[str, ...] = (
     "inventory_units_ordered_total",
@@ -194,6 +221,7 @@ COUNTERS: tuple[str, ...] = (
     "inventory_cogs_dollars_total",
     "inventory_expedite_cost_dollars_total",
     "inventory_stockouts_total",
+    "inventory_overrides_unmatched_total",
 )
 HISTOGRAM_SAMPLES: tuple[str, ...] = (
     "inventory_time_to_replan_seconds_count",
@@ -211,22 +239,17 @@ REFERENCE_METRICS: frozenset[str] = frozenset(
 )
 
 #: Figures that integrate inventory value over time, or are derived from such an
-#: integral, from current inventory value or from window days: compared within
-#: `rel_tol_time_weighted`. Everything else (counts, unit and dollar sums of
-#: events, service and forecast ratios, watermarks, medians) is compared exactly.
+#: integral: compared within `rel_tol_time_weighted`. Everything else (counts, unit
+#: and dollar sums of events, current value, E&O, working capital at risk, covered
+#: days, service and forecast ratios, watermarks, medians, ages) is compared exactly.
 TIME_WEIGHTED_METRICS: frozenset[str] = frozenset(
     {
         "inventory_average_value_dollars",
-        "inventory_window_covered_days",
         "inventory_turns_annualized",
         "inventory_days_inventory_outstanding_days",
         "inventory_service_level_per_million_dollars",
         "inventory_cost_to_service_slope",
         "inventory_cost_to_service_average_value_dollars",
-        "inventory_excess_obsolete_ratio",
-        "inventory_excess_obsolete_value_dollars",
-        "inventory_working_capital_at_risk_dollars",
-        "inventory_value_dollars",
     }
 )
 
@@ -327,11 +350,15 @@ def valid_events(raw_events: Iterable[Mapping[str, Any]]) -> list[Any]:
 
 @dataclass
 class _Location:
-    """All valid events of one location, sorted, with plain look-ups over them."""
+    """All valid events of one location, sorted, with plain look-ups over them.
+
+    `arrival` keeps them in the order given (the processing order), for the counters.
+    """
 
     code: str
     events: list[Any]
     lateness: float
+    arrival: list[Any] = field(default_factory=list)
     inventory: dict[str, list[Any]] = field(default_factory=dict)
     inventory_times: dict[str, list[float]] = field(default_factory=dict)
     orders: dict[str, m.OrderPlaced] = field(default_factory=dict)
@@ -341,8 +368,11 @@ class _Location:
     receipts: list[m.InboundReceived] = field(default_factory=list)
     forecasts: list[m.ForecastPublished] = field(default_factory=list)
     applied: list[m.PolicyApplied] = field(default_factory=list)
+    recommended: dict[str, m.PolicyRecommended] = field(default_factory=dict)
+    overridden: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
+        self.arrival = list(self.events)
         self.events.sort(key=_order_key)
         for event in self.events:
             kind = event.event_type
@@ -362,6 +392,10 @@ class _Location:
                 self.forecasts.append(event)
             elif kind == "policy.applied":
                 self.applied.append(event)
+            elif kind == "policy.recommended":
+                self.recommended.setdefault(event.recommendation_id, event)  # earliest wins
+            elif kind == "policy.overridden":
+                self.overridden.add(event.recommendation_id)
         for sku, inventory_events in self.inventory.items():
             self.inventory_times[sku] = [_ts(e.occurred_at) for e in inventory_events]
 
@@ -495,47 +529,157 @@ class _Location:
     @cached_property
     def stockout_walk(self) -> dict[str, tuple[list[float], bool]]:
         """Per SKU: (episode start times, stocked out at the end), walking its events."""
-        per_sku: dict[str, list[tuple[tuple[float, int, str], Any]]] = defaultdict(list)
-        for sku, events in self.inventory.items():
-            per_sku[sku].extend((_order_key(e), e) for e in events)
+        lines: dict[str, list[m.OrderPlaced]] = defaultdict(list)
         for order in self.orders.values():  # cancelled ones too: the demand hit the shelf
             for line in order.lines:
-                per_sku[line.sku].append((_order_key(order), order))
-        result: dict[str, tuple[list[float], bool]] = {}
-        for sku, keyed in per_sku.items():
-            keyed.sort(key=lambda pair: pair[0])
-            on_hand, out, starts = 0.0, False, []
-            for (t, _, _), event in keyed:
-                if event.event_type == "order.placed":
-                    if on_hand <= 0 and not out:
-                        out = True
-                        starts.append(t)
-                    continue
-                new = (
-                    event.on_hand
-                    if event.event_type == "inventory.snapshot"
-                    else (on_hand + event.delta)
-                )
-                if on_hand > 0 and new <= 0:
-                    out = True
-                    starts.append(t)
-                elif new > 0:
-                    out = False
-                on_hand = new
-            result[sku] = (starts, out)
-        return result
+                lines[line.sku].append(order)
+        return {
+            sku: _walk(self.inventory.get(sku, []), lines.get(sku, []))
+            for sku in set(self.inventory) | set(lines)
+        }
 
     # suppliers
 
     def supplier_of(self, sku: str) -> str | None:
-        """Supplier from the latest snapshot that names one, else from the latest receipt."""
-        for event in reversed(self.inventory.get(sku, [])):
-            if event.event_type == "inventory.snapshot" and event.supplier_id is not None:
-                return str(event.supplier_id)
-        for receipt in reversed(self.receipts):
-            if receipt.sku == sku:
-                return str(receipt.supplier_id)
-        return None
+        """The latest supplier_id of a snapshot or a receipt of the SKU (by time, event_id)."""
+        named = [
+            ((_ts(e.occurred_at), e.event_id), str(e.supplier_id))
+            for e in [*self.inventory.get(sku, []), *self.receipts]
+            if e.sku == sku
+            and e.event_type in ("inventory.snapshot", "inbound.received")
+            and e.supplier_id is not None
+        ]
+        return max(named)[1] if named else None
+
+    @cached_property
+    def sku_universe(self) -> set[str]:
+        """SKUs named at the location by inventory, order, dispatch or receipt events."""
+        named = set(self.inventory)
+        named |= {
+            line.sku for e in self.events if e.event_type == "order.placed" for line in e.lines
+        }
+        named |= {line.sku for d in self.dispatches for line in d.lines}
+        named |= {r.sku for r in self.receipts}
+        return named
+
+    # lifetime counters, in processing order
+
+    @cached_property
+    def counters(self) -> dict[str, float]:
+        """Every `_total` of the location, walking `arrival` (see reading 5)."""
+        first_orders: dict[str, m.OrderPlaced] = {}
+        waiting_sales: dict[str, list[m.ShipmentDispatched]] = defaultdict(list)
+        ordered: list[float] = []
+        shipped: list[float] = []
+        sales: list[float] = []
+        cogs: list[float] = []
+        expedite: list[float] = []
+        cost: dict[str, tuple[tuple[float, str], float]] = {}  # sku -> (stamp, unit cost)
+        uncosted: dict[str, list[float]] = defaultdict(list)
+        inventory: dict[str, list[Any]] = defaultdict(list)  # processed, per SKU
+        kept: dict[str, m.OrderPlaced] = {}  # order_id -> kept placement so far
+        inventory_seen = -math.inf  # latest inventory event time processed
+        counted: dict[str, int] = defaultdict(int)  # settled episodes when last counted
+
+        def settled(sku: str) -> int:
+            """Episodes of the SKU's walk so far that start by the latest inventory time."""
+            placed = [o for o in kept.values() for line in o.lines if line.sku == sku]
+            starts, _ = _walk(inventory[sku], placed)
+            return sum(1 for t in starts if t <= inventory_seen)
+
+        recommendations: set[str] = set()
+        stockouts = unmatched = 0
+
+        def price(dispatch: m.ShipmentDispatched, placed: m.OrderPlaced) -> float:
+            prices = {line.line_id: line.unit_price for line in placed.lines}
+            return math.fsum(
+                line.quantity * prices.get(line.line_id, 0.0) for line in dispatch.lines
+            )
+
+        for event in self.arrival:
+            kind, t = event.event_type, _ts(event.occurred_at)
+            if kind in ("inventory.snapshot", "inventory.adjusted"):
+                if kind == "inventory.snapshot":
+                    stamp = (t, event.event_id)
+                    known = cost.get(event.sku)
+                    if known is None or stamp > known[0]:
+                        cost[event.sku] = (stamp, event.unit_cost)
+                        cogs += [q * event.unit_cost for q in uncosted.pop(event.sku, [])]
+                inventory[event.sku].append(event)
+                before, inventory_seen = inventory_seen, max(inventory_seen, t)
+                changed = {event.sku} | {
+                    line.sku
+                    for o in kept.values()
+                    if before < _ts(o.occurred_at) <= inventory_seen
+                    for line in o.lines
+                }
+            elif kind == "order.placed":
+                changed = set()
+                previous = kept.get(event.order_id)
+                if previous is None or _order_key(event) < _order_key(previous):
+                    kept[event.order_id] = event
+                    changed = {line.sku for line in event.lines}
+                    if previous is not None:
+                        changed |= {line.sku for line in previous.lines}
+                if event.order_id not in first_orders:
+                    first_orders[event.order_id] = event
+                    ordered.append(math.fsum(line.quantity for line in event.lines))
+                    sales += [price(d, event) for d in waiting_sales.pop(event.order_id, [])]
+            elif kind == "shipment.dispatched":
+                shipped.append(math.fsum(line.quantity for line in event.lines))
+                expedite.append(event.expedite_cost)
+                placed = first_orders.get(event.order_id)
+                if placed is None:
+                    waiting_sales[event.order_id].append(event)
+                else:
+                    sales.append(price(event, placed))
+                for line in event.lines:
+                    if line.sku in cost:
+                        cogs.append(line.quantity * cost[line.sku][1])
+                    else:
+                        uncosted[line.sku].append(line.quantity)
+            elif kind == "policy.recommended":
+                recommendations.add(event.recommendation_id)
+            elif kind == "policy.overridden" and event.recommendation_id not in recommendations:
+                unmatched += 1
+            if kind in ("inventory.snapshot", "inventory.adjusted", "order.placed"):
+                for sku in changed:
+                    now = settled(sku)
+                    stockouts += max(0, now - counted[sku])
+                    counted[sku] = now
+        return {
+            "inventory_units_ordered_total": math.fsum(ordered),
+            "inventory_units_shipped_total": math.fsum(shipped),
+            "inventory_sales_dollars_total": math.fsum(sales),
+            "inventory_cogs_dollars_total": math.fsum(cogs),
+            "inventory_expedite_cost_dollars_total": math.fsum(expedite),
+            "inventory_stockouts_total": float(stockouts),
+            "inventory_overrides_unmatched_total": float(unmatched),
+        }
+
+
+def _walk(inventory: list[Any], orders: list[m.OrderPlaced]) -> tuple[list[float], bool]:
+    """(episode start times, stocked out at the end) of one SKU's events in event-time order.
+
+    `orders` are the placements with a line of the SKU (one entry per line).
+    """
+    keyed = sorted([(_order_key(e), e) for e in [*inventory, *orders]], key=lambda p: p[0])
+    on_hand, out, starts, known = 0.0, False, [], False
+    for (t, _, _), event in keyed:
+        if event.event_type == "order.placed":
+            if known and on_hand <= 0 and not out:  # unknown position: nothing
+                out = True
+                starts.append(t)
+            continue
+        known = True
+        new = event.on_hand if event.event_type == "inventory.snapshot" else on_hand + event.delta
+        if on_hand > 0 and new <= 0:
+            out = True
+            starts.append(t)
+        elif new > 0:
+            out = False
+        on_hand = new
+    return starts, out
 
 
 # --- the network ----------------------------------------------------------------------------
@@ -545,23 +689,24 @@ class _Location:
 class _Network:
     locations: dict[str, _Location]
     disruptions: dict[str, m.DisruptionReported]
-    resolved: set[str]
+    resolved: dict[str, float]  # disruption_id -> earliest resolution time
     lead_times: dict[str, list[float]]
 
     @classmethod
     def build(cls, events: list[Any], lateness: float) -> _Network:
         by_location: dict[str, list[Any]] = defaultdict(list)
         disruptions: dict[str, m.DisruptionReported] = {}
-        resolved: set[str] = set()
+        resolved: dict[str, float] = {}
         lead_times: dict[str, list[float]] = defaultdict(list)
-        for event in sorted(events, key=_order_key):
+        for event in events:  # the processing order, kept per location for the counters
             location = getattr(event, "location", None)
             if location is not None:
                 by_location[location].append(event)
+        for event in sorted(events, key=_order_key):
             if event.event_type == "disruption.reported":
                 disruptions.setdefault(event.disruption_id, event)  # earliest report wins
             elif event.event_type == "disruption.resolved":
-                resolved.add(event.disruption_id)
+                resolved.setdefault(event.disruption_id, _ts(event.occurred_at))
             elif event.event_type == "inbound.received":
                 lead = _ts(event.occurred_at) - _ts(event.ordered_at)
                 lead_times[event.supplier_id].append(lead)
@@ -573,31 +718,44 @@ class _Network:
 
     @staticmethod
     def covers(disruption: m.DisruptionReported, loc: _Location, sku: str) -> bool:
+        """Every filter the disruption carries matches the SKU-location (reading 8)."""
         if disruption.locations and loc.code not in disruption.locations:
             return False
-        if not disruption.skus or sku in disruption.skus:
-            return True
-        return disruption.supplier_id is not None and disruption.supplier_id == loc.supplier_of(sku)
+        if disruption.skus and sku not in disruption.skus:
+            return False
+        return disruption.supplier_id is None or disruption.supplier_id == loc.supplier_of(sku)
 
-    def covered_locations(self, disruption: m.DisruptionReported) -> set[str]:
-        """Codes of the seen locations a disruption names (all of them when it names none)."""
-        return set(disruption.locations or self.locations) & set(self.locations)
+    def covered_skus(self, disruption: m.DisruptionReported, loc: _Location) -> set[str]:
+        """The SKU-locations of `loc` the disruption covers (empty: it does not cover `loc`)."""
+        return {sku for sku in loc.sku_universe if self.covers(disruption, loc, sku)}
 
-    def time_to_replan(self, loc: _Location) -> list[tuple[m.DisruptionReported, float]]:
-        """(disruption, seconds to the first covering policy.applied at loc) where one exists."""
-        observations = []
-        for disruption in self.disruptions.values():
-            if loc.code not in self.covered_locations(disruption):
+    def replans(
+        self, loc: _Location
+    ) -> tuple[list[tuple[m.DisruptionReported, float]], list[float]]:
+        """(disruption, seconds to its replan at loc) observed, and the report times of the
+        active covering disruptions still awaiting one (reading 10)."""
+        observations: list[tuple[m.DisruptionReported, float]] = []
+        awaiting: list[float] = []
+        for disruption_id, disruption in self.disruptions.items():
+            covered = self.covered_skus(disruption, loc)
+            if not covered:
                 continue
             reported = _ts(disruption.occurred_at)
+            until = self.resolved.get(disruption_id, math.inf)
             replans = [
                 _ts(a.occurred_at)
                 for a in loc.applied
-                if _ts(a.occurred_at) >= reported and self.covers(disruption, loc, a.sku)
+                if reported <= _ts(a.occurred_at) < until and a.sku in covered
             ]
             if replans:
                 observations.append((disruption, min(replans) - reported))
-        return observations
+            elif disruption_id not in self.resolved:
+                awaiting.append(reported)
+        return observations, awaiting
+
+    def time_to_replan(self, loc: _Location) -> list[tuple[m.DisruptionReported, float]]:
+        """(disruption, seconds to the first covering policy.applied at loc while active)."""
+        return self.replans(loc)[0]
 
     def supplier_volatile(self, supplier: str | None, threshold: float) -> bool:
         if supplier is None:
@@ -768,22 +926,36 @@ def _working_capital(w: _Window) -> list[Row]:
     return rows
 
 
-def _excess_obsolete(w: _Window) -> list[Row]:
-    if w.days == 0:
+def _expected_daily_demand(loc: _Location, sku: str) -> float | None:
+    """d: units ordered in the 30d model window ÷ its covered days (None while 0 days)."""
+    wm = loc.watermark
+    start = max(wm - MODEL_WINDOW_SECONDS, loc.first)
+    days = (wm - start) / DAY
+    if days <= 0:
+        return None
+    return math.fsum(q for t, q in loc.demand_lines(sku) if start < t <= wm) / days
+
+
+def _excess_obsolete(loc: _Location, settings: KpiSettings) -> list[Row]:
+    """One point-in-time E&O figure of the location (reading 7)."""
+    wm = loc.watermark
+    if wm - max(wm - MODEL_WINDOW_SECONDS, loc.first) <= 0:
         return []
-    loc, settings = w.loc, w.settings
     obsolete_seconds = settings.obsolete_after_days * DAY
-    judged = w.wm - loc.first >= obsolete_seconds
-    value = 0.0
+    judged = wm - loc.first >= obsolete_seconds
+    parts: list[float] = []
     for sku in loc.known_skus:
-        demand = loc.demand_lines(sku)
-        if judged and not any(w.wm - obsolete_seconds < t <= w.wm for t, _ in demand):
-            value += loc.current_value(sku)  # obsolete: all of it
+        if loc.current_value(sku) <= 0:
             continue
-        daily = sum(q for t, q in demand if w.contains(t)) / w.days
+        demand = loc.demand_lines(sku)
+        if judged and not any(wm - obsolete_seconds < t <= wm for t, _ in demand):
+            parts.append(loc.current_value(sku))  # obsolete: all of it
+            continue
+        daily = _expected_daily_demand(loc, sku) or 0.0
         excess_units = max(0.0, loc.on_hand_at(sku, math.inf) - settings.excess_cover_days * daily)
-        value += excess_units * loc.unit_cost_at(sku, math.inf)
-    current = sum(loc.current_value(sku) for sku in loc.known_skus)
+        parts.append(excess_units * loc.unit_cost_at(sku, math.inf))
+    value = math.fsum(parts)
+    current = math.fsum(loc.current_value(sku) for sku in loc.known_skus)
     return [
         _row("inventory_excess_obsolete_value_dollars", value),
         _row("inventory_excess_obsolete_ratio", _ratio(value, current)),
@@ -829,6 +1001,8 @@ def _stockouts(w: _Window) -> list[Row]:
 def _forecast_error(w: _Window) -> list[Row]:
     latest: dict[tuple[str, float, float], m.ForecastPublished] = {}
     for forecast in w.loc.forecasts:  # sorted by (time, event_id): later ones overwrite
+        if _ts(forecast.occurred_at) > _ts(forecast.period_start):
+            continue  # published after the period began: cannot rewrite the score
         latest[(forecast.sku, _ts(forecast.period_start), _ts(forecast.period_end))] = forecast
     abs_error = actual_sum = ape_sum = 0.0
     periods_with_actual = 0
@@ -845,7 +1019,7 @@ def _forecast_error(w: _Window) -> list[Row]:
     return [
         _row("inventory_forecast_abs_error_units", abs_error),
         _row("inventory_forecast_actual_units", actual_sum),
-        _row("inventory_forecast_ape_sum", ape_sum),
+        _row("inventory_forecast_absolute_percentage_errors", ape_sum),
         _row("inventory_forecast_periods", periods_with_actual),
         _row("inventory_forecast_wape_ratio", _ratio(abs_error, actual_sum)),
         _row("inventory_forecast_mape_ratio", _ratio(ape_sum, periods_with_actual)),
@@ -905,8 +1079,9 @@ def _working_capital_at_risk(w: _Window) -> list[Row]:
 
 def _planning(w: _Window) -> list[Row]:
     changes = w.count("policy.applied")
-    overrides = w.count("policy.overridden")
-    recommendations = w.count("policy.recommended")
+    in_window = [rid for rid, r in w.loc.recommended.items() if w.contains(_ts(r.occurred_at))]
+    recommendations = len(in_window)
+    overrides = sum(1 for rid in in_window if rid in w.loc.overridden)
     replans = [
         seconds
         for disruption, seconds in w.net.time_to_replan(w.loc)
@@ -927,7 +1102,6 @@ def _planning(w: _Window) -> list[Row]:
 
 WINDOW_FAMILIES = (
     _working_capital,
-    _excess_obsolete,
     _service,
     _stockouts,
     _forecast_error,
@@ -939,36 +1113,33 @@ WINDOW_FAMILIES = (
 
 
 def _point_in_time(net: _Network, loc: _Location, settings: KpiSettings) -> list[Row]:
-    """Per-location series without a window: current state, lifetime counters, histogram."""
+    """Per-location series without a window: current state, E&O, lifetime counters, replans."""
     walk = loc.stockout_walk
     rows = [
-        _row("inventory_value_dollars", sum(loc.current_value(s) for s in loc.known_skus)),
+        _row("inventory_value_dollars", math.fsum(loc.current_value(s) for s in loc.known_skus)),
         _row("inventory_sku_locations", len(loc.known_skus)),
         _row("inventory_stocked_out_sku_locations", sum(out for _, out in walk.values())),
         _row("inventory_watermark_timestamp_seconds", loc.watermark),
-        _row("inventory_units_ordered_total", sum(
-            line.quantity for o in loc.orders.values() for line in o.lines
-        )),
-        _row("inventory_units_shipped_total", sum(
-            line.quantity for d in loc.dispatches for line in d.lines
-        )),
-        _row("inventory_sales_dollars_total", sum(loc.sales(d) for d in loc.dispatches)),
-        _row("inventory_cogs_dollars_total", sum(loc.cogs(d) for d in loc.dispatches)),
-        _row("inventory_expedite_cost_dollars_total", sum(d.expedite_cost for d in loc.dispatches)),
-        _row("inventory_stockouts_total", sum(len(starts) for starts, _ in walk.values())),
-    ]  # fmt: skip
+        *_excess_obsolete(loc, settings),
+        *(_row(name, total) for name, total in loc.counters.items()),
+    ]
     period = float(settings.cost_to_service_period_seconds)
     for label, fill_rate, value in _complete_periods(loc, COST_TO_SERVICE_WINDOW_SECONDS, period):
         rows += [
             _row("inventory_cost_to_service_fill_rate_ratio", fill_rate, period=label),
             _row("inventory_cost_to_service_average_value_dollars", value, period=label),
         ]
-    replans = [seconds for _, seconds in net.time_to_replan(loc)]
+    observations, awaiting = net.replans(loc)
+    replans = [seconds for _, seconds in observations]
     if replans:
         rows += [
             _row("inventory_time_to_replan_seconds_count", len(replans)),
-            _row("inventory_time_to_replan_seconds_sum", sum(replans)),
+            _row("inventory_time_to_replan_seconds_sum", math.fsum(replans)),
         ]
+    rows.append(_row("inventory_disruptions_awaiting_replan", len(awaiting)))
+    if awaiting:
+        age = max(0.0, loc.watermark - min(awaiting))
+        rows.append(_row("inventory_disruption_oldest_unreplanned_age_seconds", age))
     return rows
 
 

@@ -8,7 +8,7 @@ HTTP API (`/api/v1/query`), which must answer with at least one series.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -31,26 +31,60 @@ SELECTIONS = ("location", "region", "channel", "customer_tier", "topic")
 BUILTINS = {"window": "7d", "__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 
 
+def planning_answers(events: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
+    """A disruption replanned while active and one still awaiting a replan (the simulator's
+    planners do not react to disruptions), so the time-to-replan panels have data."""
+    first = next(e for e in events if e["event_type"] == "inventory.snapshot")
+    location, sku = first["location"], first["sku"]
+
+    def at(hours: float) -> str:
+        return (start + timedelta(hours=hours)).isoformat()
+
+    def reported(disruption_id: str, hours: float) -> dict[str, Any]:
+        return {
+            "event_id": f"board-{disruption_id}", "event_type": "disruption.reported",
+            "occurred_at": at(hours), "disruption_id": disruption_id, "kind": "supplier_delay",
+            "severity": "high", "locations": [location], "skus": [],
+            "description": "board check",
+        }  # fmt: skip
+
+    return [
+        reported("BOARD-REPLANNED", 24.0),
+        {
+            "event_id": "board-replan",
+            "event_type": "policy.applied",
+            "occurred_at": at(26.0),
+            "sku": sku,
+            "location": location,
+            "policy": {"safety_stock": 5.0, "reorder_point": 10.0},
+        },
+        reported("BOARD-WAITING", 72.0),
+    ]
+
+
 @pytest.fixture(scope="module")
 def fed_monitor(local_stack: Any, monitor_factory: MonitorFactory) -> Iterator[None]:
     """A monitor fed four simulated days, with poison and duplicates, scraped by Prometheus."""
     monitor = monitor_factory({"KPIMON_ALERTS__ALERTMANAGER_URL": local_stack.alertmanager_url})
+    start = datetime(2026, 3, 2, tzinfo=UTC)
     config = SimulationConfig(
         seed=7,
         locations=3,
         skus=10,
-        start=datetime(2026, 3, 2, tzinfo=UTC),
+        start=start,
         duration_seconds=4 * 86400,
         orders_per_hour=6,
     )
     events = list(generate(config))
+    events += planning_answers(events, start)
     producer = KafkaProducer(bootstrap_servers=local_stack.kafka_bootstrap)
     for event in events:
         topic = monitor.topic_prefix + TOPIC_OF[event["event_type"]]
         producer.send(topic, key=str(event.get("location", "")).encode(), value=orjson.dumps(event))
     # A few duplicates and poison messages, so the pipeline-health series exist too.
-    for event in events[:5]:
-        producer.send(monitor.topic_prefix + TOPIC_OF[event["event_type"]], orjson.dumps(event))
+    for event in events[:5]:  # keyed as the originals were: a record without a key is rejected
+        topic = monitor.topic_prefix + TOPIC_OF[event["event_type"]]
+        producer.send(topic, key=str(event.get("location", "")).encode(), value=orjson.dumps(event))
     for poison in (b"{oops", b'{"event_type": "inventory.snapshot"}'):
         producer.send(monitor.topic_prefix + "inventory", poison)
     producer.flush()

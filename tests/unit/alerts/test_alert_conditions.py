@@ -23,7 +23,7 @@ from alerts.rules import parse_rules
 from streams.core.views import SkuLocationView
 from streams.events.models import ShipmentDispatched
 
-LINKS = Links("http://grafana.test", "https://runbooks.test/blob/main")
+LINKS = Links("http://grafana.test", "https://runbooks.test/blob/main/alerts/runbooks")
 DAY = 86400.0
 
 
@@ -104,20 +104,24 @@ PROJECTED = rule(
 @pytest.mark.parametrize(
     ("changes", "expected"),
     [
-        ({"projected_stockout_at": 1000 + 5 * DAY}, "firing"),
-        ({"projected_stockout_at": 1000 + 7 * DAY}, "firing"),
-        ({"projected_stockout_at": 1000 + 8 * DAY}, "band"),
-        ({"projected_stockout_at": 1000 + 9 * DAY}, None),
+        ({"days_of_cover": 5.0}, "firing"),
+        ({"days_of_cover": 7.0}, "firing"),
+        ({"days_of_cover": 8.0}, "band"),
+        ({"days_of_cover": 9.0}, None),
         ({"projected_stockout_at": None, "days_of_cover": None}, None),
-        ({"projected_stockout_at": 1000 + DAY, "on_hand": 0}, None),
-        ({"projected_stockout_at": 1000 + DAY, "stocked_out": True}, None),
+        ({"days_of_cover": 1.0, "on_hand": 0}, None),
+        ({"days_of_cover": 1.0, "stocked_out": True}, None),
+        # Counted from the location's watermark (the projection), not the SKU's last event:
+        # a SKU quiet for 6 days with 5 days of cover is not 1 day from its stockout.
+        ({"days_of_cover": 9.0, "last_event_at": 1000.0 - 6 * DAY}, None),
     ],
 )
 def test_projected_stockout_inside_lead_time(
     sku: Callable[..., Any], changes: dict[str, Any], expected: str | None
 ) -> None:
     """Fires while stock is on hand and runs out within the 7-day lead time; clears past 1.25x."""
-    view = sku(last_event_at=1000.0, lead_time_days=7.0, **changes)
+    changes = {"last_event_at": 1000.0, **changes}
+    view = sku(lead_time_days=7.0, **changes)
     found = projected_stockout_observations(PROJECTED, [view], LINKS)
     if expected is None:
         assert found == []
@@ -255,12 +259,35 @@ def test_disruption_resolution_clears_at_resolved_time(disruption: Callable[...,
 
 
 def test_disruption_of_many_locations_links_them_all(disruption: Callable[..., Any]) -> None:
-    """A multi-location disruption has no location label and links every location."""
+    """A multi-location disruption has no location label and links every location it covers."""
     dis = rule("{alertname: InventoryDisruption, kind: disruption}")
-    [obs] = disruption_observations(dis, [disruption(locations=("DC2", "DC1"))], LINKS)
+    covered = (("DC1", "SKU-1"), ("DC2", "SKU-2"))
+    item = disruption(locations=("DC2", "DC1", "DC3"), covered=covered)
+    [obs] = disruption_observations(dis, [item], LINKS)
     assert "location" not in obs.labels()
     assert obs.annotations is not None
     assert obs.annotations["dashboard_url"].endswith("?var-location=DC1&var-location=DC2")
+
+
+@pytest.mark.parametrize(
+    ("covered", "scope", "observed"),
+    [
+        ((("DC1", "SKU-1"),), "[DC1]", True),  # a supplier-only disruption covering DC1
+        ((("DC1", "SKU-1"),), "[DC2]", False),  # covers nothing at DC2: not DC2's page
+        ((), "[DC2]", True),  # resolved (covers nothing any more): its clearing still goes out
+    ],
+)
+def test_disruption_naming_no_location_is_scoped_by_what_it_covers(
+    disruption: Callable[..., Any], covered: tuple[tuple[str, str], ...], scope: str, observed: bool
+) -> None:
+    """A disruption that names no location reaches a location-scoped rule through the
+    SKU-locations it covers there (the engine's coverage: every filter must match)."""
+    dis = rule(
+        f"{{alertname: InventoryDisruption, kind: disruption, scope: {{locations: {scope}}}}}"
+    )
+    resolved_at = None if covered else 900.0
+    item = disruption(locations=(), covered=covered, resolved_at=resolved_at)
+    assert bool(disruption_observations(dis, [item], LINKS)) == observed
 
 
 @pytest.mark.parametrize(

@@ -190,26 +190,39 @@ def forecast(
 _POLICY = {"safety_stock": 5.0, "reorder_point": 10.0}
 
 
-def recommended(sku: str, *, t: datetime, loc: str = "L1") -> m.PolicyRecommended:
+def recommended(
+    sku: str,
+    *,
+    t: datetime,
+    loc: str = "L1",
+    recommendation_id: str | None = None,
+    event_id: str | None = None,
+) -> m.PolicyRecommended:
+    """A recommendation; a fresh `recommendation_id` unless one is passed."""
     return m.PolicyRecommended.model_validate({
-        "event_id": _id("rec", None), "event_type": "policy.recommended", "occurred_at": t,
-        "recommendation_id": _id("r", None), "sku": sku, "location": loc, "policy": _POLICY,
-        "model": "m1",
+        "event_id": _id("rec", event_id), "event_type": "policy.recommended", "occurred_at": t,
+        "recommendation_id": _id("r", recommendation_id), "sku": sku, "location": loc,
+        "policy": _POLICY, "model": "m1",
     })  # fmt: skip
 
 
-def overridden(sku: str, *, t: datetime, loc: str = "L1") -> m.PolicyOverridden:
+def overridden(
+    sku: str, *, t: datetime, loc: str = "L1", recommendation_id: str | None = None
+) -> m.PolicyOverridden:
+    """An override; of an unknown (fresh) recommendation unless `recommendation_id` is passed."""
     return m.PolicyOverridden.model_validate({
         "event_id": _id("ovr", None), "event_type": "policy.overridden", "occurred_at": t,
-        "recommendation_id": _id("r", None), "sku": sku, "location": loc,
+        "recommendation_id": _id("r", recommendation_id), "sku": sku, "location": loc,
         "planner_id": "P1", "policy": _POLICY, "reason": "judgement",
     })  # fmt: skip
 
 
-def applied(sku: str, *, t: datetime, loc: str = "L1") -> m.PolicyApplied:
+def applied(
+    sku: str, *, t: datetime, loc: str = "L1", recommendation_id: str | None = None
+) -> m.PolicyApplied:
     return m.PolicyApplied.model_validate({
         "event_id": _id("app", None), "event_type": "policy.applied", "occurred_at": t,
-        "sku": sku, "location": loc, "policy": _POLICY,
+        "sku": sku, "location": loc, "policy": _POLICY, "recommendation_id": recommendation_id,
     })  # fmt: skip
 
 

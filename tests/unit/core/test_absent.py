@@ -23,8 +23,6 @@ def empty_shelf_log() -> list[m.Event]:
         ("inventory_turns_annualized", None),  # average value 0
         ("inventory_days_inventory_outstanding_days", None),  # COGS 0
         ("inventory_window_cogs_dollars", 0.0),
-        ("inventory_excess_obsolete_value_dollars", 0.0),
-        ("inventory_excess_obsolete_ratio", None),  # current value 0
         ("inventory_fill_rate_ratio", None),
         ("inventory_line_fill_rate_ratio", None),
         ("inventory_otif_ratio", None),
@@ -48,11 +46,24 @@ def test_zero_denominators_are_absent(metric: str, expected: float | None) -> No
 
 
 @pytest.mark.parametrize(
+    ("metric", "expected"),
+    [
+        ("inventory_excess_obsolete_value_dollars", 0.0),
+        ("inventory_excess_obsolete_ratio", None),  # current value 0
+        ("inventory_disruptions_awaiting_replan", 0.0),
+        ("inventory_disruption_oldest_unreplanned_age_seconds", None),  # nothing awaits
+    ],
+)
+def test_point_in_time_zero_denominators_are_absent(metric: str, expected: float | None) -> None:
+    """The same holds for the point-in-time gauges, which carry no window."""
+    assert value(run(empty_shelf_log()), metric, location="L1") == expected
+
+
+@pytest.mark.parametrize(
     "metric",
     [
         "inventory_average_value_dollars",
         "inventory_turns_annualized",
-        "inventory_excess_obsolete_value_dollars",
         "inventory_policy_changes_per_sku_location",
     ],
 )
@@ -60,6 +71,7 @@ def test_no_covered_time_or_known_sku_means_absent(metric: str) -> None:
     """A location whose only event is at its watermark covers no time and knows no SKU-location."""
     engine = run([recommended("A", t=at(0))])
     assert value(engine, metric, location="L1", window="7d") is None
+    assert value(engine, "inventory_excess_obsolete_value_dollars", location="L1") is None
     assert value(engine, "inventory_window_covered_days", location="L1", window="7d") == 0.0
     assert value(engine, "inventory_planner_override_ratio", location="L1", window="7d") == 0.0
 

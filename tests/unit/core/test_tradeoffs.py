@@ -108,7 +108,11 @@ def wcar_log(variant: str) -> list[m.Event]:
     if variant == "resolved":
         events.append(resolved("D1", t=at(2)))
     if variant == "supplier disruption":
-        events.append(disruption("D2", t=at(1), skus=["Z"], supplier_id="S-OK"))
+        events.append(disruption("D2", t=at(1), supplier_id="S-OK"))
+    if variant == "supplier and sku":
+        events.append(disruption("D2", t=at(1), locations=["L1"], skus=["C"], supplier_id="S-OK"))
+    if variant == "supplier, other sku":
+        events.append(disruption("D2", t=at(1), skus=["Z", "A"], supplier_id="S-OK"))
     if variant == "other location":
         events.append(disruption("D3", t=at(1), locations=["L2"]))
     return events
@@ -120,12 +124,15 @@ def wcar_log(variant: str) -> list[m.Event]:
     [
         ("sku disruption", 100.0 + 50.0 + 20.0),  # each of the three triggers once
         ("resolved", 100.0 + 50.0),  # a resolved disruption no longer counts
-        ("supplier disruption", 100.0 + 50.0 + 20.0 + 7.0),  # covers S-OK's C and D
+        ("supplier disruption", 100.0 + 50.0 + 20.0 + 7.0),  # covers S-OK's C and D everywhere
+        ("supplier and sku", 100.0 + 50.0 + 20.0),  # both filters: S-OK's C only
+        ("supplier, other sku", 100.0 + 50.0),  # A is not S-OK's, Z unknown: none covered
         ("other location", 100.0 + 50.0),  # its location list bounds a disruption
     ],
 )
 def test_working_capital_at_risk(variant: str, window: str, expected: float) -> None:
-    """Demand CV, supplier lead-time CV or an active covering disruption put value at risk."""
+    """Demand CV, supplier lead-time CV or an active covering disruption put value at risk; a
+    disruption covers only what every filter it carries matches (they narrow, never widen)."""
     engine = run(wcar_log(variant))
     got = value(engine, "inventory_working_capital_at_risk_dollars", location="L1", window=window)
     assert got == expected

@@ -49,7 +49,7 @@ def outlook_log() -> list[m.Event]:
         ("lead_time_std_days", 1.0),
         ("days_of_cover", 9.0),  # (40 + 5) / 5
         ("safety_stock", Z95 * math.sqrt(3.0 * 5.0 + 25.0 * 1.0)),
-        ("projected_stockout_at", ts(3.5) + 9 * 86400.0),  # from its last event (an order)
+        ("projected_stockout_at", ts(4) + 9 * 86400.0),  # from the location's watermark
         ("at_risk", False),
         ("value", 80.0),
         ("sku_class", "A"),
@@ -62,6 +62,25 @@ def test_sku_location_outlook(field: str, expected: object) -> None:
     view = {v.sku: v for v in run(outlook_log()).sku_locations()}["A"]
     got = getattr(view, field)
     assert got == (pytest.approx(expected, rel=1e-12) if isinstance(expected, float) else expected)
+
+
+@pytest.mark.parametrize(
+    ("covered_days", "expected"),
+    [(1.25, 8.0), (0.5, 20.0), (4.0, 2.5)],  # 10 units over the covered days
+)
+def test_expected_daily_demand_divides_by_fractional_covered_days(
+    covered_days: float, expected: float
+) -> None:
+    """A young monitor divides demand by the covered span in days, not by whole-day buckets."""
+    events = [
+        snapshot("A", 100, t=at(0)),
+        order("O1", [("l1", "A", 10, 1.0)], t=at(covered_days / 2), promised=at(9)),
+        tick(t=at(covered_days)),
+    ]
+    [view] = run(events).sku_locations()
+    assert view.expected_daily_demand == expected
+    assert view.days_of_cover == 100 / expected
+    assert view.projected_stockout_at == ts(covered_days) + 100 / expected * 86400.0
 
 
 def test_projected_stockout_inside_the_lead_time_is_at_risk() -> None:

@@ -95,21 +95,31 @@ def eo_log() -> list[m.Event]:
 
 
 @pytest.mark.parametrize(
-    ("obsolete_after_days", "window", "eo_value"),
+    ("obsolete_after_days", "eo_value"),
     [
-        # A: d = 14/7 per day, excess 100 - 2*2 = 96 units * $2; B: no order for 5 days: obsolete.
-        (5.0, "7d", 96 * 2.0 + 50.0),
-        # A: d = 14/10 per day over the 10 covered days, excess 97.2 units; B still obsolete.
-        (5.0, "30d", 97.2 * 2.0 + 50.0),
-        # Obsolescence not judged yet (data spans 10 < 20 days): B is excess only.
-        (20.0, "7d", 96 * 2.0 + 50.0),  # B: no demand in the 7d window, all 50 excess
-        (20.0, "30d", 97.2 * 2.0 + 48.0),  # B: d = 1 per day, excess 50 - 2
+        # Model d over the 10 covered days: A 14/10, B 10/10 per day (excess cover 2 days).
+        # A: excess 100 - 2 * 1.4 = 97.2 units * $2; B: no order for 5 days: obsolete, $50.
+        (5.0, 97.2 * 2.0 + 50.0),
+        # Obsolescence not judged yet (data spans 10 < 20 days): B is excess only, 50 - 2 * 1.
+        (20.0, 97.2 * 2.0 + 48.0),
     ],
 )
-def test_excess_and_obsolete(obsolete_after_days: float, window: str, eo_value: float) -> None:
-    """Obsolete stock counts whole, other stock above excess_cover_days of (live) demand."""
+def test_excess_and_obsolete(obsolete_after_days: float, eo_value: float) -> None:
+    """E&O is one point-in-time figure per location: obsolete stock whole, other stock above
+    excess_cover_days of the uncertainty model's expected daily demand."""
     engine = run(eo_log(), excess_cover_days=2.0, obsolete_after_days=obsolete_after_days)
-    got = value(engine, "inventory_excess_obsolete_value_dollars", location="L1", window=window)
+    got = value(engine, "inventory_excess_obsolete_value_dollars", location="L1")
     assert got == pytest.approx(eo_value, rel=1e-12)
-    ratio = value(engine, "inventory_excess_obsolete_ratio", location="L1", window=window)
+    ratio = value(engine, "inventory_excess_obsolete_ratio", location="L1")
     assert ratio == pytest.approx(eo_value / 250.0, rel=1e-12)
+    assert engine.location_kpis("L1", "7d")["excess_obsolete"] == ratio
+
+
+def test_excess_and_obsolete_has_no_window() -> None:
+    """No E&O series carries a window label, whatever windows are configured."""
+    engine = run(eo_log(), windows=["12h", "7d", "30d"])
+    eo = [s for s in engine.samples() if s.name.startswith("inventory_excess_obsolete")]
+    assert [(s.name, s.labels) for s in eo] == [
+        ("inventory_excess_obsolete_value_dollars", (("location", "L1"),)),
+        ("inventory_excess_obsolete_ratio", (("location", "L1"),)),
+    ]

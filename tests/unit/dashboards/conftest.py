@@ -88,8 +88,6 @@ WINDOW_GAUGES = {
     "inventory_window_cogs_dollars": "150000",
     "inventory_average_value_dollars": "800000",
     "inventory_window_covered_days": "7",
-    "inventory_excess_obsolete_ratio": "0.04",
-    "inventory_excess_obsolete_value_dollars": "30000",
     "inventory_fill_rate_ratio": "0.96",
     "inventory_line_fill_rate_ratio": "0.93",
     "inventory_otif_ratio": "0.9",
@@ -98,7 +96,7 @@ WINDOW_GAUGES = {
     "inventory_forecast_mape_ratio": "0.3",
     "inventory_forecast_abs_error_units": "250",
     "inventory_forecast_actual_units": "1000",
-    "inventory_forecast_ape_sum": "6",
+    "inventory_forecast_absolute_percentage_errors": "6",
     "inventory_forecast_periods": "20",
     "inventory_expedite_cost_sales_ratio": "0.01",
     "inventory_window_expedite_cost_dollars": "2000",
@@ -132,6 +130,10 @@ LOCATION_GAUGES = {
     "inventory_stocked_out_sku_locations": "1",
     "inventory_projected_stockout_sku_locations": "2",
     "inventory_watermark_timestamp_seconds": "1500",
+    "inventory_excess_obsolete_ratio": "0.04",
+    "inventory_excess_obsolete_value_dollars": "30000",
+    "inventory_disruptions_awaiting_replan": "1",
+    "inventory_disruption_oldest_unreplanned_age_seconds": "7200",
 }
 LOCATION_COUNTERS = (
     "inventory_units_ordered_total",
@@ -140,6 +142,7 @@ LOCATION_COUNTERS = (
     "inventory_cogs_dollars_total",
     "inventory_expedite_cost_dollars_total",
     "inventory_stockouts_total",
+    "inventory_overrides_unmatched_total",
 )
 REPLAN_BUCKETS = ("3600", "7200", "14400", "28800", "43200", "86400", "172800", "259200")
 LAG_BUCKETS = ("0.1", "0.5", "1", "5", "30", "60", "300", "3600", "86400")
