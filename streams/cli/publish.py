@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import IO, Any
 from kafka.errors import KafkaError
 from tqdm import tqdm
 
+from streams.events.limits import Limits, latest_allowed
 from streams.events.publisher import EventPublisher, RejectedEvent
 from streams.settings import Settings
 
@@ -69,7 +71,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     publisher = None
     if not args.dry_run:
         try:
-            publisher = EventPublisher(settings.kafka)
+            publisher = EventPublisher(settings.kafka, Limits.from_settings(settings))
         except KafkaError as error:
             print(connect_failure(settings, error), file=sys.stderr)
             return 3
@@ -79,11 +81,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     try:
         from streams.events.decode import Rejection, decode_event
 
+        limits = Limits.from_settings(settings)
+
         for number, line in _lines(source):
             progress.update(len(line) + 1)
             try:
                 if publisher is None:
-                    decoded = decode_event(line, max_bytes=settings.kafka.max_message_bytes)
+                    decoded = decode_event(
+                        line,
+                        limits=limits,
+                        not_after=latest_allowed(limits, time.time()),
+                    )
                     if isinstance(decoded, Rejection):
                         raise RejectedEvent(decoded)
                     event_type = decoded.event_type

@@ -5,8 +5,11 @@ Time semantics (simulated time vs wall clock):
 - **Live (default, no `--start`)**: the simulation starts *now* and is paced at
   `--speedup 1`: an event is published when the wall clock reaches its
   simulated time, so every event carries (about) the current time. It runs
-  until `--events`/`--duration` or Ctrl-C. `--speedup 60` fast-forwards (an
-  hour a minute; timestamps then run ahead of the wall clock).
+  until `--events`/`--duration` or Ctrl-C. `--speedup 60 --duration 36h`
+  fast-forwards (an hour a minute) through the 36 hours that end now: it starts
+  36 h ago, so no timestamp runs ahead of the wall clock (the worker rejects
+  events more than `KPIMON_EVENTS__MAX_CLOCK_SKEW_SECONDS` ahead: clock_skew);
+  a published speed-up above 1 without `--duration` or `--start` is refused.
 - **Backfill (`--start ISO` or `--start now-7d`)**: the simulation starts at that
   instant and is unpaced by default (`--speedup 0`): history is produced as fast
   as Kafka takes it. Without `--events`/`--duration` it stops when the simulated
@@ -154,6 +157,14 @@ def plan(args: argparse.Namespace, started: datetime) -> Plan:
     """Resolve the options as the module docstring describes (`started` = now, UTC)."""
     start = args.start if args.start is not None else started
     duration = args.duration
+    fast_live = args.start is None and not args.no_publish and (args.speedup or 0) > 1
+    if fast_live:
+        if duration is None:
+            raise ValueError(
+                "--speedup above 1 from now would stamp events ahead of the clock, which the "
+                "worker rejects (clock_skew); give --duration (the span ending now) or --start"
+            )
+        start = started - timedelta(seconds=duration)
     if args.start is not None and args.events is None and duration is None and not args.follow:
         duration = max(0.0, (started - args.start).total_seconds())  # backfill up to now
     if args.speedup is not None:
@@ -206,11 +217,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if not args.no_publish:
             from kafka.errors import KafkaError
 
+            from streams.events.limits import Limits
             from streams.events.publisher import EventPublisher, RejectedEvent
 
             rejection = RejectedEvent
             try:
-                publisher = stack.enter_context(EventPublisher(settings.kafka))
+                publisher = stack.enter_context(
+                    EventPublisher(settings.kafka, Limits.from_settings(settings))
+                )
             except KafkaError as error:
                 servers = settings.kafka.bootstrap_servers
                 print(

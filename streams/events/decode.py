@@ -13,18 +13,26 @@ headers.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import Field, TypeAdapter, ValidationError
 
 from streams.events import models, wire
-from streams.events.models import TOPIC_OF
+from streams.events.duplicate_keys import first_duplicate_key, may_repeat_a_key
+from streams.events.limits import DEFAULT_LIMITS, Limits, sanity_rejection
+from streams.events.models import CODE_CHARACTERS, TOPIC_OF
+from streams.events.rejection import Rejection
+
+__all__ = ["REASONS", "Rejection", "decode_event", "decode_event_pydantic", "event_key"]
 
 REASONS: tuple[str, ...] = (
+    "tombstone",
+    "missing_key",
+    "wrong_key",
     "oversized",
     "invalid_json",
+    "duplicate_key",
     "not_an_object",
     "missing_event_type",
     "unknown_event_type",
@@ -33,9 +41,16 @@ REASONS: tuple[str, ...] = (
     "unknown_field",
     "wrong_type",
     "out_of_range",
+    "invalid_code",
     "timestamp_without_offset",
+    "out_of_bounds",
+    "clock_skew",
+    "conflicting_duplicate",
     "invalid",
 )
+"""Every rejection reason. `tombstone`, `missing_key` and `wrong_key` are decided by the
+worker from the Kafka record (`streams.worker.messages`), `conflicting_duplicate` by the
+store (an event_id seen before with another payload); the rest here."""
 
 _EVENT = TypeAdapter(Annotated[models.Event, Field(discriminator="event_type")])
 
@@ -50,6 +65,7 @@ _REASON_OF_ERROR: dict[str, str] = {
     "missing": "missing_field",
     "extra_forbidden": "unknown_field",
     "timezone_aware": "timestamp_without_offset",
+    "string_pattern_mismatch": "invalid_code",
     "greater_than": "out_of_range",
     "greater_than_equal": "out_of_range",
     "less_than": "out_of_range",
@@ -69,14 +85,6 @@ EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 1, 1, tzinfo=UTC)
 
 
-@dataclass(frozen=True, slots=True)
-class Rejection:
-    """Why a message was refused: `reason` is one of REASONS; `detail` names the field."""
-
-    reason: str
-    detail: str
-
-
 def _reason_for(error_type: str) -> str:
     if error_type in _REASON_OF_ERROR:
         return _REASON_OF_ERROR[error_type]
@@ -94,12 +102,23 @@ def rejection_from(error: ValidationError) -> Rejection:
         if loc == event_type or loc.startswith(event_type + "."):
             loc = loc[len(event_type) + 1 :]
             break
-    detail = f"{loc or '<message>'}: {first.get('msg', 'invalid')}"
-    return Rejection(_reason_for(str(first.get("type", ""))), detail[:500])
+    reason = _reason_for(str(first.get("type", "")))
+    message = first.get("msg", "invalid")
+    if reason == "invalid_code":
+        message = f"a code may hold only ASCII letters, digits and {CODE_CHARACTERS[9:]!r}"
+    detail = f"{loc or '<message>'}: {message}"
+    return Rejection(reason, detail[:500])
 
 
 def _oversized(raw: bytes, max_bytes: int) -> Rejection:
     return Rejection("oversized", f"message of {len(raw)} bytes exceeds {max_bytes}")
+
+
+TOMBSTONE = Rejection("tombstone", "<message>: the record has no value (a tombstone)")
+
+
+def _duplicate(key: str) -> Rejection:
+    return Rejection("duplicate_key", f"{key[:100]}: the key appears twice in one object")
 
 
 def _wrong_topic(event_type: str, topic: str) -> Rejection:
@@ -108,15 +127,28 @@ def _wrong_topic(event_type: str, topic: str) -> Rejection:
 
 
 def decode_event_pydantic(
-    raw: bytes, topic: str | None = None, max_bytes: int = 1_000_000
+    raw: bytes | None,
+    topic: str | None = None,
+    max_bytes: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    not_after: datetime | None = None,
 ) -> models.Event | Rejection:
     """Validate one message with the pydantic contract alone (the reference decision).
 
-    `topic` is the unprefixed input topic it arrived on (None skips the topic
-    check). Timestamps must fall in [EARLIEST, LATEST) once converted to UTC.
+    `raw` None is a tombstone. `topic` is the unprefixed input topic it arrived on
+    (None skips the topic check). Checks, in order: size (`max_bytes`, default
+    `limits.max_bytes`), repeated keys, the contract, timestamps in [EARLIEST,
+    LATEST) once converted to UTC, the topic, then `limits` (numbers, and
+    `occurred_at` not after `not_after` unless None; see `streams.events.limits`).
     """
-    if len(raw) > max_bytes:
-        return _oversized(raw, max_bytes)
+    if raw is None:
+        return TOMBSTONE
+    largest = limits.max_bytes if max_bytes is None else max_bytes
+    if len(raw) > largest:
+        return _oversized(raw, largest)
+    repeated = first_duplicate_key(raw)
+    if repeated is not None:
+        return _duplicate(repeated)
     try:
         event = _EVENT.validate_json(raw, strict=True)
     except ValidationError as error:
@@ -133,7 +165,7 @@ def decode_event_pydantic(
                 )
     if topic is not None and TOPIC_OF[event.event_type] != topic:
         return _wrong_topic(event.event_type, topic)
-    return event
+    return sanity_rejection(event, limits, not_after) or event
 
 
 _DECODE = wire.DECODER.decode
@@ -144,36 +176,51 @@ _CHECKS: dict[type, tuple[tuple[str, ...], str]] = {
 
 
 def decode_event(
-    raw: bytes, topic: str | None = None, max_bytes: int = 1_000_000
+    raw: bytes | None,
+    topic: str | None = None,
+    max_bytes: int | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+    not_after: datetime | None = None,
 ) -> wire.Event | Rejection:
     """Validate one message into a wire struct (duck-typed like the pydantic models).
 
     `topic` is the unprefixed input topic it arrived on (None skips the topic
-    check, e.g. for `kpimon publish`, which routes by type). Accepts and rejects
-    exactly what `decode_event_pydantic` does, with the same Rejection; only the
-    type of an accepted event differs (see wire.py for a sub-microsecond caveat).
+    check, e.g. for `kpimon publish`, which routes by type); `not_after` the latest
+    `occurred_at` accepted (`limits.latest_allowed(limits, now)`, once per batch;
+    None: no check, for events read back from the store). Accepts and rejects exactly
+    what `decode_event_pydantic` does, with the same Rejection; only the type of
+    an accepted event differs (see wire.py for a sub-microsecond caveat).
     """
-    if len(raw) > max_bytes:
-        return _oversized(raw, max_bytes)
+    if raw is None:
+        return TOMBSTONE
+    largest = limits.max_bytes if max_bytes is None else max_bytes
+    if len(raw) > largest:
+        return _oversized(raw, largest)
     try:
         event = _DECODE(raw)
     except Exception:  # not only msgspec's errors (UnicodeDecodeError, too): pydantic decides
-        return _decided_by_pydantic(raw, topic, max_bytes)
+        return _decided_by_pydantic(raw, topic, largest, limits, not_after)
     stamps, home = _CHECKS[type(event)]
     for name in stamps:
         # Aware datetimes compare as instants, without the overflow astimezone can hit.
         # Strict at EARLIEST: msgspec rounds sub-microsecond digits where pydantic
         # truncates, so 1969-12-31T23:59:59.9999995Z arrives here as EARLIEST itself.
         if not EARLIEST < getattr(event, name) < LATEST:
-            return _decided_by_pydantic(raw, topic, max_bytes)
+            return _decided_by_pydantic(raw, topic, largest, limits, not_after)
+    if may_repeat_a_key(event, raw):
+        repeated = first_duplicate_key(raw)
+        if repeated is not None:
+            return _duplicate(repeated)
     if topic is not None and home != topic:
         return _wrong_topic(event.event_type, topic)
-    return event
+    return sanity_rejection(event, limits, not_after) or event
 
 
-def _decided_by_pydantic(raw: bytes, topic: str | None, max_bytes: int) -> wire.Event | Rejection:
+def _decided_by_pydantic(
+    raw: bytes, topic: str | None, max_bytes: int, limits: Limits, not_after: datetime | None
+) -> wire.Event | Rejection:
     """The slow path: pydantic's verdict, an accepted model turned into its struct."""
-    outcome = decode_event_pydantic(raw, topic, max_bytes)
+    outcome = decode_event_pydantic(raw, topic, max_bytes, limits, not_after)
     if isinstance(outcome, Rejection):
         return outcome
     # A divergence (msgspec refused what the contract accepts): the contract wins, quietly.

@@ -12,7 +12,15 @@ from typing import Annotated, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Code = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+CODE_CHARACTERS = "A-Za-z0-9._:/-"
+"""Location, SKU, region, channel and model codes: ASCII letters, digits and `._:/-` only.
+
+Codes become label values and Redis keys: a conservative set means no control,
+bidi, zero-width or whitespace characters, and no two codes that look alike or
+that an exporter could render as one label value (SPEC §3)."""
+Code = Annotated[
+    str, StringConstraints(min_length=1, max_length=64, pattern=f"^[{CODE_CHARACTERS}]+$")
+]
 Text = Annotated[str, StringConstraints(max_length=2000)]
 Quantity = Annotated[float, Field(gt=0, allow_inf_nan=False, le=1e12)]
 NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False, le=1e12)]

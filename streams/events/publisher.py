@@ -6,12 +6,14 @@ routed to the topic of its type and keyed by location (or its natural id).
 
 from __future__ import annotations
 
+import time
 from types import TracebackType
 from typing import Any
 
 import orjson
 
 from streams.events.decode import Rejection, decode_event, event_key
+from streams.events.limits import Limits, latest_allowed
 from streams.events.models import TOPIC_OF
 from streams.events.wire import Event
 from streams.kafka.client import client_config
@@ -30,10 +32,12 @@ class RejectedEvent(ValueError):
 class EventPublisher:
     """Publishes validated events with kafka-python (acks=all, batched)."""
 
-    def __init__(self, kafka: KafkaSettings) -> None:
+    def __init__(self, kafka: KafkaSettings, limits: Limits | None = None) -> None:
+        """`limits` defaults to the contract's own with the configured message size."""
         from kafka import KafkaProducer
 
         self._kafka = kafka
+        self._limits = limits or Limits(max_bytes=kafka.max_message_bytes)
         self._topics = TopicNames(kafka.topic_prefix)
         self._producer = KafkaProducer(
             **client_config(kafka),
@@ -52,7 +56,9 @@ class EventPublisher:
 
     def publish_raw(self, raw: bytes) -> Event:
         """Validate and send one JSON message as given (byte for byte)."""
-        decoded = decode_event(raw, max_bytes=self._kafka.max_message_bytes)
+        # The worker's rules, clock skew included: a clear error here, not a dead letter there.
+        not_after = latest_allowed(self._limits, time.time())
+        decoded = decode_event(raw, limits=self._limits, not_after=not_after)
         if isinstance(decoded, Rejection):
             raise RejectedEvent(decoded)
         topic = self._topics.full(TOPIC_OF[decoded.event_type])

@@ -14,9 +14,9 @@ read input differently, msgspec is the stricter one:
 
 - pydantic also accepts `_` between date and time, times without seconds
   (`T10:30Z`) and `,` before fractional seconds; msgspec refuses them.
-- with a duplicated key both keep the last value, but msgspec validates every
-  occurrence, so `{"on_hand": -1, ..., "on_hand": 5}` is refused by msgspec;
-  a repeated `event_type` must repeat the same type.
+- a message with a repeated key is refused by both (`duplicate_key`, see
+  `duplicate_keys.py`); msgspec may refuse it first, and then pydantic's path
+  names the duplicate.
 - invalid UTF-8 can surface as UnicodeDecodeError, not a msgspec error.
 Those messages are accepted through the slow path, as a struct copied from the
 pydantic model (`from_model`).
@@ -41,6 +41,7 @@ from pydantic import BaseModel
 
 from streams.events import models
 from streams.events.models import (
+    CODE_CHARACTERS,
     MAX_LINES,
     MAX_TARGETS,
     CustomerTier,
@@ -50,7 +51,10 @@ from streams.events.models import (
 )
 
 Id = Annotated[str, msgspec.Meta(min_length=1, max_length=128)]
-Code = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+# msgspec matches with re.search, where `$` also matches before a final newline: `\Z`.
+Code = Annotated[
+    str, msgspec.Meta(min_length=1, max_length=64, pattern=f"^[{CODE_CHARACTERS}]+\\Z")
+]
 Text = Annotated[str, msgspec.Meta(max_length=2000)]
 Source = Annotated[str, msgspec.Meta(max_length=128)]
 Quantity = Annotated[float, msgspec.Meta(gt=0, le=1e12)]

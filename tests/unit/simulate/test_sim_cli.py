@@ -71,7 +71,7 @@ class FakePublisher:
 
     instances: list[FakePublisher] = []
 
-    def __init__(self, kafka: Any) -> None:
+    def __init__(self, kafka: Any, limits: Any = None) -> None:
         self.raw: list[bytes] = []
         self.flushed = self.closed = False
         FakePublisher.instances.append(self)
@@ -107,7 +107,7 @@ def test_publishes_every_event_through_the_event_publisher(monkeypatch: pytest.M
 class UnreachablePublisher:
     """An EventPublisher whose broker cannot be reached."""
 
-    def __init__(self, kafka: Any) -> None:
+    def __init__(self, kafka: Any, limits: Any = None) -> None:
         from kafka.errors import KafkaTimeoutError
 
         raise KafkaTimeoutError("Unable to bootstrap from ['127.0.0.1:1']")
@@ -170,8 +170,10 @@ SIZED_50 = orders_per_hour_for(50 * 3600, 4)
         (["--start", START, "--follow", "--rate", "50"], 0.0, 0.0, SIZED_50, None),
         # file only: unpaced by default
         (["--no-publish", "--events", "10"], 0.0, 0.0, 20.0, None),
-        # explicit speed-up and duration
+        # explicit speed-up and duration: the 36 hours that end now, fast-forwarded
         (["--speedup", "60", "--duration", "36h"], 60.0, 0.0, 20.0, 129600.0),
+        # file only, fast: written ahead of the clock is fine
+        (["--no-publish", "--speedup", "60", "--duration", "1h"], 60.0, 0.0, 20.0, 3600.0),
     ],
 )
 def test_options_resolve_to_pacing_and_world_size(
@@ -185,7 +187,14 @@ def test_options_resolve_to_pacing_and_world_size(
     assert resolved.config.duration_seconds == duration
     assert resolved.follow == ("--follow" in argv)
     if "--start" not in argv:
-        assert resolved.config.start == NOW
+        fast = "--no-publish" not in argv and speedup > 1
+        assert resolved.config.start == (NOW - timedelta(seconds=duration or 0) if fast else NOW)
+
+
+def test_a_published_speed_up_from_now_without_a_span_is_refused() -> None:
+    """Events would run ahead of the clock and be rejected as clock_skew: a clear error."""
+    with pytest.raises(ValueError, match="ahead of the clock"):
+        cli.plan(parse("--speedup", "60"), NOW)
 
 
 @pytest.mark.parametrize(
