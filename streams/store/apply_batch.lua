@@ -3,9 +3,10 @@
 -- (measured on Redis 7.0; it becomes a Lua string), so the payloads, ~95% of
 -- a batch, never pass through here.
 --
--- KEYS[1] offsets (hash), KEYS[2] counters (hash), KEYS[3] ids (set),
--- KEYS[4] log (stream), KEYS[5] staging (string: msgpack array of the valid
---   messages' payloads, batch order; renamed to <log>:<entry id>, or deleted).
+-- KEYS[1] offsets (hash), KEYS[2] counters (hash), KEYS[3] ids (hash: event_id ->
+--   digest of the payload stored), KEYS[4] log (stream), KEYS[5] staging (string:
+--   msgpack array of the valid messages' payloads, batch order; renamed to
+--   <log>:<entry id>, or deleted), KEYS[6] dead letters pending (hash, see below).
 -- ARGV[1] msgpack summary of the batch:
 --   { tps,          -- 'topic:partition' of each partition in the batch
 --     dup_fields,   -- 'events_duplicate_total|topic' for each of tps
@@ -16,40 +17,51 @@
 --                   --   'events_invalid_total|topic|reason'
 --     valid,        -- per field: true for events_total (a valid event)
 --     field_count,  -- per field: its messages in the batch
---     repeats }     -- true when an event_id occurs twice in the batch
+--     repeats,      -- true when an event_id occurs twice in the batch
+--     conflict_fields } -- 'events_invalid_total|topic|conflicting_duplicate', per tps
 -- ARGV[2] msgpack array of the valid messages' event_ids, batch order.
 -- ARGV[3] msgpack per message, columnar: { tp_of (index into tps), offset_of,
 --   field_of (index into fields) }; decoded only when something is redelivered
 --   or duplicate (the usual batch is counted from the summary alone).
+-- ARGV[4] msgpack array of the valid messages' payload digests (hex), like ARGV[2].
 --
 -- A message at or below the offset already applied for its partition is a
 -- redelivery and is skipped whole. A valid event whose event_id is in `ids`, or
--- appeared earlier in this batch, is a duplicate. When anything is fresh, one
+-- appeared earlier in this batch, is a duplicate when its payload digest is the
+-- one stored, and a conflict otherwise (SPEC §3: the same id with another
+-- payload): not stored, counted as invalid (conflicting_duplicate), and noted in
+-- the dead-letters-pending hash ('topic:partition:offset' -> the stored digest)
+-- until the worker has sent it to the dead-letter topic and forgotten it. A
+-- crash in between leaves the batch uncommitted in Kafka: redelivered, a message
+-- still pending is reported as a conflict again, so no dead letter is lost. When
+-- anything is fresh, one
 -- log entry {i = ARGV[2], s = 'j,k,...' (0-based indexes into i and the
 -- payloads that were NOT stored; omitted when none)} is added, the staging
 -- key becomes <log>:<entry id> and the fresh event_ids join `ids`.
 --
--- Returns msgpack of the 0-based batch positions of VALID messages not stored
--- (redelivered or duplicate): usually an empty array.
+-- Returns msgpack {not stored, conflicts}: the 0-based batch positions of VALID
+-- messages not stored (redelivered, duplicate or conflicting; usually none), and
+-- {position, stored digest} of each conflict (new or still pending).
 
-local offsets_key, counters_key, ids_key, log_key, staging_key =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local offsets_key, counters_key, ids_key, log_key, staging_key, pending_key =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local s = cmsgpack.unpack(ARGV[1])
 local tps, dup_fields, first_offset, last_offset, ordered = s[1], s[2], s[3], s[4], s[5]
-local fields, valid, field_count, repeats = s[6], s[7], s[8], s[9]
+local fields, valid, field_count, repeats, conflict_fields = s[6], s[7], s[8], s[9], s[10]
 local ids = cmsgpack.unpack(ARGV[2])
+local digests = cmsgpack.unpack(ARGV[4])
 -- unpack() is bounded by the Lua C stack: at most CHUNK values per call.
 local CHUNK = 4000
 
--- Which of `list` are in `ids`, and whether any is.
+-- The stored digest of each of `list` found in `ids` (by index), and whether any is.
 local function lookup(list)
   local known, any = {}, false
   for first = 1, #list, CHUNK do
     local last = math.min(first + CHUNK - 1, #list)
-    local found = redis.call('SMISMEMBER', ids_key, unpack(list, first, last))
+    local found = redis.call('HMGET', ids_key, unpack(list, first, last))
     for k = 1, #found do
-      if found[k] == 1 then
-        known[first + k - 1] = true
+      if found[k] then
+        known[first + k - 1] = found[k]
         any = true
       end
     end
@@ -57,9 +69,19 @@ local function lookup(list)
   return known, any
 end
 
-local function add_ids(list)
-  for first = 1, #list, CHUNK do
-    redis.call('SADD', ids_key, unpack(list, first, math.min(first + CHUNK - 1, #list)))
+-- `list` of event_ids with `digest_of` their digests (same indexes).
+local function add_ids(list, digest_of)
+  local pairs_ = {}
+  for n = 1, #list do
+    pairs_[#pairs_ + 1] = list[n]
+    pairs_[#pairs_ + 1] = digest_of[n]
+    if #pairs_ >= CHUNK then
+      redis.call('HSET', ids_key, unpack(pairs_))
+      pairs_ = {}
+    end
+  end
+  if #pairs_ > 0 then
+    redis.call('HSET', ids_key, unpack(pairs_))
   end
 end
 
@@ -111,13 +133,13 @@ if not redelivered then
   if not any_known and not repeats then
     if #ids > 0 then
       store_log({})
-      add_ids(ids)
+      add_ids(ids, digests)
     else
       redis.call('DEL', staging_key)
     end
     write_counts(field_count, {})
     write_offsets(last_offset)
-    return cmsgpack.pack({})
+    return cmsgpack.pack({{}, {}})
   end
 end
 
@@ -130,6 +152,9 @@ local not_fresh = {} -- 0-based batch positions
 local skip = {}      -- 0-based indexes into ids and the payloads
 local candidates, candidate_at, candidate_index = {}, {}, {}
 local v = 0          -- 1-based index into ids of the current valid message
+local conflicts = {} -- {0-based batch position, stored digest}
+-- Conflicts of an earlier delivery not yet dead-lettered (a crash in between).
+local any_pending = redelivered and redis.call('EXISTS', pending_key) == 1
 
 for i = 1, #tp_of do
   local t, f = tp_of[i], field_of[i]
@@ -150,6 +175,12 @@ for i = 1, #tp_of do
   elseif is_valid then
     not_fresh[#not_fresh + 1] = i - 1
     skip[#skip + 1] = v - 1
+    if any_pending then
+      local stored = redis.call('HGET', pending_key, tps[t] .. ':' .. string.format('%d', offset))
+      if stored then
+        conflicts[#conflicts + 1] = {i - 1, stored}
+      end
+    end
   end
 end
 
@@ -158,19 +189,30 @@ if known == nil then
   known = lookup(candidates)
 end
 
-local seen = {}
+local seen = {}       -- event_id -> digest, of this batch's fresh events
 local dups = {}
-local fresh = {}
+local fresh, fresh_digests = {}, {}
 for n = 1, #candidates do
   local id, i = candidates[n], candidate_at[n]
-  if known[n] or seen[id] then
+  local digest = digests[candidate_index[n]]
+  local prior = known[n] or seen[id]
+  if prior then
     local t = tp_of[i]
-    dups[t] = (dups[t] or 0) + 1
+    -- '' is an id stored before digests were kept (an upgraded store): a duplicate.
+    if prior == digest or prior == '' then
+      dups[t] = (dups[t] or 0) + 1
+    else
+      conflicts[#conflicts + 1] = {i - 1, prior}
+      redis.call('HINCRBY', counters_key, conflict_fields[t], 1)
+      redis.call('HSET', pending_key,
+        tps[t] .. ':' .. string.format('%d', offset_of[i]), prior)
+    end
     not_fresh[#not_fresh + 1] = i - 1
     skip[#skip + 1] = candidate_index[n] - 1
   else
-    seen[id] = true
+    seen[id] = digest
     fresh[#fresh + 1] = id
+    fresh_digests[#fresh_digests + 1] = digest
     local f = field_of[i]
     counts[f] = (counts[f] or 0) + 1
   end
@@ -178,11 +220,11 @@ end
 
 if #fresh > 0 then
   store_log(skip)
-  add_ids(fresh)
+  add_ids(fresh, fresh_digests)
 else
   redis.call('DEL', staging_key)
 end
 write_counts(counts, dups)
 write_offsets(moved)
 table.sort(not_fresh)
-return cmsgpack.pack(not_fresh)
+return cmsgpack.pack({not_fresh, conflicts})

@@ -15,8 +15,13 @@ All keys start with the configured prefix (default `kpimon:`).
   script never copies them; see `apply_batch.lua`).
 - `log:staging` (string): the payloads of the batch being applied; exists only
   inside the MULTI that applies it.
-- `ids` (set): every stored `event_id` (all locations together), the
-  idempotency check; an id leaves with the log entry that stored it.
+- `ids` (hash): every stored `event_id` (all locations together) -> the digest
+  of the payload stored (`records.payload_digest`), the idempotency check; the
+  same id with another digest is a conflict. An id leaves with the log entry
+  that stored it.
+- `dead_letters:pending` (hash): `topic:partition:offset` -> stored digest, of
+  each conflicting duplicate the apply script refused, until the worker has
+  sent it to the dead-letter topic (see `apply_batch.lua`).
 - `counters` (hash): `events_total|topic|event_type`,
   `events_invalid_total|topic|reason`, `events_duplicate_total|topic`,
   `alerts_sent_total|channel|outcome`.
@@ -61,6 +66,10 @@ class KeyLayout:
     @property
     def ids(self) -> str:
         return f"{self.prefix}ids"
+
+    @property
+    def dead_letters_pending(self) -> str:
+        return f"{self.prefix}dead_letters:pending"
 
     @property
     def counters(self) -> str:

@@ -3,7 +3,7 @@
 -- nor the reverse). Bounded work per call: the caller repeats while it drops
 -- a full page.
 --
--- KEYS[1] log (stream), KEYS[2] ids (set).
+-- KEYS[1] log (stream), KEYS[2] ids (hash: event_id -> payload digest).
 -- ARGV[1] the cut as a stream id '<ms>-0': entries with a smaller id go;
 -- ARGV[2] at most this many entries per call.
 -- Returns {event_ids dropped from ids, log entries dropped}.
@@ -37,7 +37,7 @@ for _, entry in ipairs(entries) do
   end
   for first = 1, #owned, CHUNK do
     dropped = dropped
-      + redis.call('SREM', ids_key, unpack(owned, first, math.min(first + CHUNK - 1, #owned)))
+      + redis.call('HDEL', ids_key, unpack(owned, first, math.min(first + CHUNK - 1, #owned)))
   end
   redis.call('DEL', log_key .. ':' .. entry_id)
   entry_ids[#entry_ids + 1] = entry_id

@@ -23,11 +23,33 @@ from redis.exceptions import NoScriptError
 from streams.store.keys import KeyLayout, counter_field
 from streams.store.records import MessageRecord
 
+CONFLICT = "conflicting_duplicate"
+
 _SCRIPTS = resources.files("streams.store")
 _APPLY_BATCH = _SCRIPTS.joinpath("apply_batch.lua").read_text()
 _PRUNE = _SCRIPTS.joinpath("prune.lua").read_text()
+# A set of ids (the layout before payload digests) becomes a hash of unknown digests.
+_MIGRATE_IDS = """
+if redis.call('TYPE', KEYS[1]).ok ~= 'set' then return 0 end
+redis.call('DEL', KEYS[2])
+local cursor, moved = '0', 0
+repeat
+  local page = redis.call('SSCAN', KEYS[1], cursor, 'COUNT', 1000)
+  cursor = page[1]
+  local pairs_ = {}
+  for _, id in ipairs(page[2]) do
+    pairs_[#pairs_ + 1] = id
+    pairs_[#pairs_ + 1] = ''
+  end
+  if #pairs_ > 0 then
+    redis.call('HSET', KEYS[2], unpack(pairs_))
+    moved = moved + #page[2]
+  end
+until cursor == '0'
+redis.call('RENAME', KEYS[2], KEYS[1])
+return moved
+"""
 _ENCODE = msgspec.msgpack.Encoder().encode
-_POSITIONS = msgspec.msgpack.Decoder(list[int])
 _PAYLOADS = msgspec.msgpack.Decoder(list[bytes])
 # Log entries read per page when rebuilding: an entry holds a whole batch.
 LOG_PAGE_ENTRIES = 8
@@ -42,12 +64,30 @@ def _text(value: bytes | str) -> str:
 _EVENT_ID = attrgetter("event_id")
 _OFFSET = attrgetter("offset")
 _PAYLOAD = attrgetter("payload")
+_DIGEST = attrgetter("digest")
+_REPLY = msgspec.msgpack.Decoder(tuple[list[int], list[tuple[int, str]]])
 
 
 class _Packed(NamedTuple):
     payloads: bytes  # staged: msgpack array of the valid records' payloads
-    args: tuple[bytes, bytes, bytes]  # ARGV of apply_batch.lua
+    args: tuple[bytes, bytes, bytes, bytes]  # ARGV of apply_batch.lua
     rejected: list[int]  # positions of the records with no event_id
+
+
+class Conflict(NamedTuple):
+    """A conflicting duplicate the store refused: its 0-based position in the batch and
+    the digest of the payload stored first under its event_id."""
+
+    position: int
+    stored_digest: str
+
+
+class BatchOutcome(NamedTuple):
+    """What `apply_batch` did: the positions of the events stored for the first time,
+    and the conflicting duplicates to dead-letter (then `forget_conflicts`)."""
+
+    fresh: list[int]
+    conflicts: list[Conflict]
 
 
 def _pack_batch(records: Sequence[MessageRecord]) -> _Packed:
@@ -105,17 +145,22 @@ def _pack_batch(records: Sequence[MessageRecord]) -> _Packed:
         [not bad for _, _, bad in field_index],
         per_field[1:],
         len(set(ids)) < len(ids),
+        [counter_field("events_invalid_total", topic, CONFLICT) for topic, _ in tp_index],
     )
     return _Packed(
         _ENCODE(list(map(_PAYLOAD, valid))),
-        (_ENCODE(summary), _ENCODE(ids), _ENCODE((tp_of, offset_of, field_of))),
+        (
+            _ENCODE(summary),
+            _ENCODE(ids),
+            _ENCODE((tp_of, offset_of, field_of)),
+            _ENCODE(list(map(_DIGEST, valid))),
+        ),
         rejected,
     )
 
 
-def _fresh_positions(count: int, rejected: list[int], reply: bytes) -> list[int]:
+def _fresh_positions(count: int, rejected: list[int], not_fresh: list[int]) -> list[int]:
     """The positions of the valid records, less those the script reports not stored."""
-    not_fresh = _POSITIONS.decode(reply)
     if not rejected and not not_fresh:
         return list(range(count))
     skipped = {*rejected, *not_fresh}
@@ -125,7 +170,13 @@ def _fresh_positions(count: int, rejected: list[int], reply: bytes) -> list[int]
 class KpiStore(Protocol):
     """What the worker needs from durable state."""
 
-    async def apply_batch(self, records: Sequence[MessageRecord]) -> list[int]: ...
+    async def prepare(self) -> None: ...
+
+    async def pending_conflicts(self) -> int: ...
+
+    async def apply_batch(self, records: Sequence[MessageRecord]) -> BatchOutcome: ...
+
+    async def forget_conflicts(self, records: Sequence[MessageRecord]) -> None: ...
 
     def stored_events(self) -> AsyncIterator[bytes]: ...
 
@@ -152,15 +203,41 @@ class RedisKpiStore:
         self._apply = client.register_script(_APPLY_BATCH)
         self._prune = client.register_script(_PRUNE)
         keys = self.keys
-        self._apply_keys = (keys.offsets, keys.counters, keys.ids, keys.log, keys.log_staging)
+        self._apply_keys = (
+            keys.offsets, keys.counters, keys.ids, keys.log, keys.log_staging,
+            keys.dead_letters_pending,
+        )  # fmt: skip
+        self._migrate_ids = client.register_script(_MIGRATE_IDS)
 
-    async def apply_batch(self, records: Sequence[MessageRecord]) -> list[int]:
-        """Apply a batch atomically; returns the 0-based positions of newly stored events."""
+    async def prepare(self) -> None:
+        """Bring a store written by an earlier version to this layout (idempotent).
+
+        Before conflicts were told from duplicates (SPEC §3), `ids` was a set; it
+        becomes a hash whose digests are unknown (''), read as "a duplicate".
+        """
+        await self._migrate_ids(keys=[self.keys.ids, self.keys.ids + ":migrating"])
+
+    async def apply_batch(self, records: Sequence[MessageRecord]) -> BatchOutcome:
+        """Apply a batch atomically: the positions of newly stored events, and conflicts."""
         if not records:
-            return []
+            return BatchOutcome([], [])
         packed = _pack_batch(records)
         reply = await self._apply_staged(packed.payloads, packed.args)
-        return _fresh_positions(len(records), packed.rejected, reply)
+        not_fresh, conflicts = _REPLY.decode(reply)
+        return BatchOutcome(
+            _fresh_positions(len(records), packed.rejected, not_fresh),
+            [Conflict(position, digest) for position, digest in conflicts],
+        )
+
+    async def forget_conflicts(self, records: Sequence[MessageRecord]) -> None:
+        """The conflicts of these records reached the dead-letter topic: no longer pending."""
+        if records:
+            fields = [f"{r.topic}:{r.partition}:{r.offset}" for r in records]
+            await self._redis.hdel(self.keys.dead_letters_pending, *fields)
+
+    async def pending_conflicts(self) -> int:
+        """Conflicts noted but not yet dead-lettered (left by a crash; sent on redelivery)."""
+        return int(await self._redis.hlen(self.keys.dead_letters_pending))
 
     async def _apply_staged(self, payloads: bytes, args: tuple[bytes, ...]) -> Any:
         """Stage the payloads and run the script on them in one MULTI (loading it once)."""

@@ -3,7 +3,9 @@
 The order of the steps is the delivery guarantee:
 1. rejected messages reach the dead-letter topic (acknowledged by the broker);
 2. the batch is applied to Redis in one atomic step, which skips offsets
-   already applied and event_ids already stored, and records the offsets;
+   already applied and event_ids already stored, and records the offsets; an
+   event_id stored before with another payload (a conflict, known only there)
+   waits in Redis for the dead-letter topic, and is sent and forgotten next;
 3. only the events stored for the first time are handed on, to the KPI side
    (`streams.worker.kpi_side`, by the worker).
 Kafka offsets are committed after the batch returns, so a crash anywhere
@@ -12,16 +14,18 @@ redelivers the batch and step 2 makes that redelivery change nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import cast
 
 import structlog
 
 from streams.events.decode import Rejection
+from streams.events.limits import Limits
 from streams.events.wire import Event
 from streams.kafka.topics import TopicNames
-from streams.store.redis_store import KpiStore
+from streams.store.redis_store import CONFLICT, Conflict, KpiStore
 from streams.worker.dead_letters import DeadLetterSink
 from streams.worker.messages import Classified, Consumed, classify
 
@@ -42,19 +46,29 @@ class IngestPipeline:
         store: KpiStore,
         dead_letters: DeadLetterSink,
         names: TopicNames,
-        max_message_bytes: int,
+        limits: Limits,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.store = store
         self._dead_letters = dead_letters
         self._names = names
-        self._max_bytes = max_message_bytes
+        self._limits = limits
+        self._clock = clock
         # Highest offset handled per (full topic, partition), for consumer lag.
         self.positions: dict[tuple[str, int], int] = {}
 
+    async def start(self) -> None:
+        """Before the first batch: bring the store to this layout (an upgrade)."""
+        await self.store.prepare()
+        pending = await self.store.pending_conflicts()
+        if pending:
+            # Their batch was applied but not committed: redelivered, they are sent.
+            log.warning("conflicting duplicates wait for their redelivery", count=pending)
+
     def classify(self, messages: Sequence[Consumed]) -> Classified:
         """Validate a batch (pure CPU work: the bulk path overlaps it with the previous
-        batch's Redis round trip)."""
-        return classify(messages, self._names, self._max_bytes)
+        batch's Redis round trip). The clock is read once per batch (clock skew)."""
+        return classify(messages, self._names, self._limits, self._clock())
 
     async def process(
         self, messages: Sequence[Consumed], classified: Classified | None = None
@@ -81,7 +95,10 @@ class IngestPipeline:
                     reason=rejection.reason,
                     detail=rejection.detail,
                 )
-        fresh_positions = await self.store.apply_batch(classified.records)
+        outcome = await self.store.apply_batch(classified.records)
+        fresh_positions = outcome.fresh
+        if outcome.conflicts:
+            await self._dead_letter_conflicts(messages, classified, outcome.conflicts)
         outcomes = classified.outcomes
         # The store returns positions of valid events only: never a Rejection.
         fresh = cast(list[Event], [outcomes[position] for position in fresh_positions])
@@ -93,4 +110,37 @@ class IngestPipeline:
         for key, offset in last.items():
             if offset > self.positions.get(key, -1):
                 self.positions[key] = offset
-        return BatchResult(len(messages), fresh, payloads, len(rejected))
+        return BatchResult(len(messages), fresh, payloads, len(rejected) + len(outcome.conflicts))
+
+    async def _dead_letter_conflicts(
+        self, messages: Sequence[Consumed], classified: Classified, conflicts: Sequence[Conflict]
+    ) -> None:
+        """Send the store's conflicting duplicates to the dead-letter topic, then forget them.
+
+        The store keeps each as pending until this returns (at least once, like
+        every dead letter: a crash in between redelivers the batch, and the store
+        reports them again).
+        """
+        rejected = [
+            (
+                messages[c.position],
+                Rejection(
+                    CONFLICT,
+                    f"event_id: {classified.records[c.position].event_id!r} was stored with "
+                    f"another payload (digest {c.stored_digest or 'unknown'}, this one "
+                    f"{classified.records[c.position].digest})",
+                ),
+            )
+            for c in conflicts
+        ]
+        await self._dead_letters.send_all(rejected)
+        for message, rejection in rejected:
+            log.warning(
+                "message dead-lettered",
+                topic=message.topic,
+                partition=message.partition,
+                offset=message.offset,
+                reason=rejection.reason,
+                detail=rejection.detail,
+            )
+        await self.store.forget_conflicts([classified.records[c.position] for c in conflicts])

@@ -49,7 +49,7 @@ async def apply_all(store: RedisKpiStore, batches: list[list[MessageRecord]]) ->
     """Apply the batches in turn; what the store returned and holds afterwards."""
     outcome = Outcome()
     for batch in batches:
-        outcome.fresh.append(await store.apply_batch(batch))
+        outcome.fresh.append((await store.apply_batch(batch)).fresh)
         assert not await store.client.exists(store.keys.log_staging)
     outcome.stored = [payload async for payload in store.stored_events()]
     raw: Any = await store.client.hgetall(store.keys.counters)
@@ -232,9 +232,9 @@ def test_prune_drops_only_entries_ingested_before_the_cut(run_store: Any) -> Non
     new = [event(2, "c"), event(3, "a"), event(4, "d")]
 
     async def scenario(store: RedisKpiStore) -> None:
-        assert await store.apply_batch(old) == [0, 1]
+        assert (await store.apply_batch(old)).fresh == [0, 1]
         await asyncio.sleep(0.01)  # a later millisecond for the second entry
-        assert await store.apply_batch(new) == [0, 2]
+        assert (await store.apply_batch(new)).fresh == [0, 2]
         entries: Any = await store.client.xrange(store.keys.log)
         cut = int(entries[1][0].split(b"-")[0]) / 1000
         assert await store.prune(0) == 0
@@ -244,7 +244,10 @@ def test_prune_drops_only_entries_ingested_before_the_cut(run_store: Any) -> Non
         assert [p async for p in store.stored_events()] == [new[0].payload, new[2].payload]
         assert not await store.client.exists(store.keys.log_payloads(entries[0][0].decode()))
         # a pruned id is new again (documented); a kept one is still a duplicate
-        assert await store.apply_batch([event(5, "b"), event(6, "c"), event(7, "a")]) == [0, 2]
+        assert (await store.apply_batch([event(5, "b"), event(6, "c"), event(7, "a")])).fresh == [
+            0,
+            2,
+        ]
 
     run_store(scenario)
 
@@ -261,7 +264,7 @@ def test_prune_pages_through_many_entries(run_store: Any) -> None:
         keys = {key.decode() async for key in store.client.scan_iter(f"{store.keys.prefix}*")}
         # the emptied stream stays: it keeps the last entry id, so ids keep rising
         assert keys == {store.keys.offsets, store.keys.counters, store.keys.log}
-        assert await store.apply_batch([event(2 * count, "p0")]) == [0]
+        assert (await store.apply_batch([event(2 * count, "p0")])).fresh == [0]
 
     run_store(scenario)
 

@@ -6,9 +6,10 @@ import orjson
 
 from streams.core.samples import Sample
 from streams.events.decode import Rejection
+from streams.events.limits import Limits
 from streams.kafka.topics import TopicNames
+from streams.store.snapshot import decode_snapshot, encode_snapshot
 from streams.worker.messages import RawMessage, classify
-from streams.worker.snapshot import decode_snapshot, encode_snapshot
 
 SNAPSHOT = orjson.dumps(
     {
@@ -23,6 +24,7 @@ SNAPSHOT = orjson.dumps(
         "unit_cost": 1,
     }
 )
+NOW = 1767225600.0  # 2026-01-01T00:00:00Z, the worker's clock in these tests
 DISRUPTION = orjson.dumps(
     {
         "event_id": "d-1",
@@ -40,7 +42,7 @@ def test_classify_keeps_positions_and_labels() -> None:
         RawMessage("p.inventory", 1, 8, b"L", b"{bad"),
         RawMessage("p.disruptions", 0, 3, b"D", DISRUPTION),
     ]
-    batch = classify(messages, TopicNames("p."), max_bytes=10_000)
+    batch = classify(messages, TopicNames("p."), Limits(max_bytes=10_000), now=NOW)
     first, second, third = batch.records
     assert (first.topic, first.partition, first.offset, first.event_id) == (
         "inventory",
