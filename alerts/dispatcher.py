@@ -10,41 +10,28 @@ Every transition's outcome is reported through `on_result(channel, outcome)`
 (see `alerts.outcomes`): `sent`, `failed` (one failed attempt, retried) or
 `rejected` (dead-lettered).
 A lease per channel lets several workers run a dispatcher while only one
-drains each channel.
+drains each channel. The back-off is the monitor's one (`streams.retry.Backoff`);
+a channel's loop runs until cancelled, since an alert waiting in the outbox loses
+nothing, but every failed attempt is logged and counted (`failed`), and a refusal
+for good is dead-lettered rather than retried.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Sequence
 
 import structlog
 
 from alerts.notifiers import BatchNotifier, DeliveryError, Notifier
 from alerts.outcomes import FAILED, REJECTED, SENT, OnResult, report
 from alerts.store import Outbox, OutboxEntry
+from streams.retry import Backoff, Sleep
 
 log = structlog.get_logger(__name__)
 
-Sleep = Callable[[float], Awaitable[None]]
-
-
-@dataclass(frozen=True, slots=True)
-class Backoff:
-    """Delay before retry `attempt` (1, 2, ...): initial * factor^(attempt-1), capped, +- jitter."""
-
-    initial_seconds: float = 0.5
-    factor: float = 2.0
-    max_seconds: float = 60.0
-    jitter: float = 0.1
-
-    def delay(self, attempt: int, rand: Callable[[], float] = random.random) -> float:
-        base = min(self.max_seconds, self.initial_seconds * self.factor ** max(0, attempt - 1))
-        spread = base * self.jitter * (2.0 * rand() - 1.0)
-        return max(0.0, min(self.max_seconds, base + spread))
+__all__ = ["Backoff", "Dispatcher", "Sleep"]
 
 
 class _Partial(Exception):

@@ -12,7 +12,6 @@ await alerts.stop()
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections.abc import Iterable, Sequence
 
 import httpx
@@ -147,8 +146,12 @@ class AlertRuntime:
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await task
+            except asyncio.CancelledError:
+                pass  # what cancel() asked for
+            except Exception:  # a delivery loop that had failed: say so, keep stopping
+                log.exception("alert delivery task failed before the stop")
         self._tasks.clear()
         for notifier in self.notifiers:
             close = getattr(notifier, "aclose", None)

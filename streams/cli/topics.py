@@ -1,11 +1,15 @@
-"""`kpimon topics create`: create the input, dead-letter and alert topics."""
+"""`kpimon topics create`: create the input, dead-letter and alert topics.
+
+Topics that exist already are left as they are; the sizes the created ones take
+(`max.message.bytes`) are printed, the dead-letter topic's with its headroom.
+"""
 
 from __future__ import annotations
 
 import argparse
 from typing import Any
 
-from streams.kafka.topics import TopicNames, create_topics
+from streams.kafka.topics import TopicNames, create_topics, topic_configs
 from streams.settings import Settings
 
 
@@ -23,4 +27,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         return 0
     created = create_topics(settings.kafka)
     print(f"created {len(created)} topic(s): {', '.join(created) or '-'}")
+    configs = topic_configs(settings.kafka)
+    for name in created:
+        print(f"  {name}: max.message.bytes={configs[name]['max.message.bytes']}")
     return 0

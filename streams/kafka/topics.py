@@ -1,4 +1,11 @@
-"""Topic names (with the configurable prefix) and topic administration."""
+"""Topic names (with the configurable prefix) and topic administration.
+
+Sizes: `kafka.max_message_bytes` is the validation limit (a larger message is
+rejected as `oversized`). The input topics take twice that, so an oversized message
+is published, consumed and dead-lettered rather than refused to its publisher; the
+dead-letter topic takes that much again plus `DEAD_LETTER_HEADROOM_BYTES`, so every
+message an input topic holds can be dead-lettered whole, with its reason headers.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +14,22 @@ from dataclasses import dataclass
 
 from streams.events.models import ALERTS_TOPIC, DLQ_TOPIC, INPUT_TOPICS
 from streams.settings import KafkaSettings
+
+# Room for a dead letter's headers (reason, a detail of at most 1 KiB, source topic,
+# partition, offset, time) and record overhead, over the largest input message.
+DEAD_LETTER_HEADROOM_BYTES = 64 * 1024
+# The broker's default `message.max.bytes` (1 MiB + record batch overhead).
+BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
+
+
+def input_max_message_bytes(kafka: KafkaSettings) -> int:
+    """`max.message.bytes` of the input and alert topics."""
+    return max(kafka.max_message_bytes * 2, BROKER_DEFAULT_MAX_MESSAGE_BYTES)
+
+
+def dead_letter_max_message_bytes(kafka: KafkaSettings) -> int:
+    """`max.message.bytes` of the dead-letter topic: any input message plus its headers."""
+    return input_max_message_bytes(kafka) + DEAD_LETTER_HEADROOM_BYTES
 
 
 @dataclass(frozen=True)
@@ -41,14 +64,29 @@ class TopicNames:
         return [*self.inputs, self.dlq, self.alerts]
 
 
+def topic_configs(kafka: KafkaSettings) -> dict[str, dict[str, str]]:
+    """The configuration each topic is created with, by full name."""
+    names = TopicNames(kafka.topic_prefix)
+    configs = {
+        name: {"max.message.bytes": str(input_max_message_bytes(kafka))} for name in names.all
+    }
+    configs[names.dlq] = {"max.message.bytes": str(dead_letter_max_message_bytes(kafka))}
+    return configs
+
+
 def create_topics(kafka: KafkaSettings) -> list[str]:
-    """Create every input and output topic that does not exist yet; returns those created."""
+    """Create every input and output topic that does not exist yet; returns those created.
+
+    Existing topics are left as they are: a dead-letter topic created elsewhere with a
+    smaller `max.message.bytes` still works (the worker truncates what it refuses).
+    """
     from kafka.admin import KafkaAdminClient, NewTopic
     from kafka.errors import TopicAlreadyExistsError
 
     from streams.kafka.client import client_config
 
     names = TopicNames(kafka.topic_prefix)
+    configs = topic_configs(kafka)
     admin = KafkaAdminClient(**client_config(kafka), client_id="kpimon-admin")
     try:
         existing = set(admin.list_topics())
@@ -58,9 +96,7 @@ def create_topics(kafka: KafkaSettings) -> list[str]:
                 name,
                 num_partitions=kafka.partitions,
                 replication_factor=kafka.replication_factor,
-                topic_configs={
-                    "max.message.bytes": str(max(kafka.max_message_bytes * 2, 1_048_588))
-                },
+                topic_configs=configs[name],
             )
             for name in wanted
         ]

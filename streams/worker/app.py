@@ -5,14 +5,20 @@ fetched batches (or the agent's batches) go to `IngestPipeline`, retried while
 Redis or the broker is unavailable (the stream pauses, nothing is skipped), then
 to the KPI side (`streams.worker.kpi_side`). Timers write the worker status, the
 KPI snapshot and prune old state.
+
+A worker that cannot make progress says so and exits rather than retrying in
+silence: a batch refused for longer than `worker.max_stall_seconds`, the same
+non-transient error a few times in a row, or a KPI process that keeps dying is a
+`streams.retry.Fatal`; the runtime logs it as critical, marks the batch as not
+applied (its offsets are not committed) and asks the entry point to stop the
+worker (`on_fatal`), which exits with the error's status.
 """
 
 from __future__ import annotations
 
 import asyncio
-import ssl
 import time
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import faust
@@ -21,13 +27,17 @@ import structlog
 from redis.exceptions import RedisError
 
 from alerts.rules import load_rules
-from streams.kafka.topics import TopicNames
+from streams.events.limits import Limits
+from streams.kafka.client import faust_credentials
+from streams.kafka.topics import TopicNames, dead_letter_max_message_bytes
+from streams.retry import EXIT_SOFTWARE, Fatal, describe, retry
 from streams.settings import Settings
 from streams.store.connection import async_client
 from streams.store.redis_store import RedisKpiStore
 from streams.worker import metrics
 from streams.worker.bulk import install_bulk_drain
 from streams.worker.dead_letters import Headers, KafkaDeadLetters
+from streams.worker.faults import worker_verdict
 from streams.worker.heap import HeapGuard
 from streams.worker.kpi_process import KpiProcess
 from streams.worker.kpi_runtime import KpiRuntime, retention_seconds
@@ -37,35 +47,6 @@ from streams.worker.pipeline import IngestPipeline
 from streams.worker.schedule import BEHIND_BATCHES
 
 log = structlog.get_logger(__name__)
-
-RETRY_MAX_SECONDS = 30.0
-
-
-def _broker_credentials(settings: Settings) -> Any:
-    kafka = settings.kafka
-    context = None
-    if kafka.security_protocol in ("SSL", "SASL_SSL"):
-        context = ssl.create_default_context(
-            cafile=str(kafka.ssl_cafile) if kafka.ssl_cafile else None
-        )
-        if kafka.ssl_certfile:
-            context.load_cert_chain(str(kafka.ssl_certfile), str(kafka.ssl_keyfile or ""))
-    if kafka.sasl_mechanism:
-        password = kafka.sasl_password.get_secret_value() if kafka.sasl_password else ""
-        mechanism = kafka.sasl_mechanism
-        if mechanism == "PLAIN":
-            return faust.SASLCredentials(
-                username=kafka.sasl_username, password=password, ssl_context=context
-            )
-        return faust.SASLCredentials(
-            username=kafka.sasl_username,
-            password=password,
-            ssl_context=context,
-            mechanism=mechanism,
-        )
-    if context is not None:
-        return faust.SSLCredentials(context)
-    return None
 
 
 class WorkerRuntime:
@@ -83,11 +64,14 @@ class WorkerRuntime:
         self.store = RedisKpiStore(
             async_client(settings.redis), settings.redis.key_prefix, retention_seconds(settings)
         )
+        self.dead_letters = KafkaDeadLetters(
+            self.names.dlq, self._send, dead_letter_max_message_bytes(settings.kafka)
+        )
         self.pipeline = IngestPipeline(
             self.store,
-            KafkaDeadLetters(self.names.dlq, self._send),
+            self.dead_letters,
             self.names,
-            settings.kafka.max_message_bytes,
+            Limits.from_settings(settings),
         )
         # Held from a batch's apply to its hand-over to the KPI side (see KpiProcess).
         self._batch_lock = asyncio.Lock()
@@ -102,9 +86,34 @@ class WorkerRuntime:
         self.heap = HeapGuard()
         self._batch_size = settings.worker.batch_size
         self._behind = False
+        self._stall_seconds = settings.worker.max_stall_seconds
+        # Set by the entry point: stop the worker (see streams.cli.worker).
+        self.on_fatal: Callable[[Fatal], None] | None = None
+        self.fatal: Fatal | None = None  # why the worker is exiting, once it is
+
+    def fail(self, error: Fatal) -> None:
+        """Give up: log it as critical once and ask the entry point to stop the worker."""
+        if self.fatal is not None:
+            return
+        self.fatal = error
+        log.critical(
+            "the worker cannot make progress and exits",
+            reason=str(error),
+            exit_code=error.exit_code,
+            cause=describe(error.__cause__) if error.__cause__ else None,
+        )
+        if self.on_fatal is not None:
+            self.on_fatal(error)
+
+    def _unexpected(self, error: Exception, during: str) -> Fatal:
+        """A bug (an error no retry can cure) as the Fatal that stops the worker."""
+        log.error(f"unexpected error during {during}", exc_info=error)
+        fatal = Fatal(f"{during}: unexpected {describe(error)}", EXIT_SOFTWARE)
+        fatal.__cause__ = error
+        return fatal
 
     async def _send(
-        self, topic: str, key: bytes | None, value: bytes, headers: Headers
+        self, topic: str, key: bytes | None, value: bytes | None, headers: Headers
     ) -> Awaitable[Any]:
         return await self.app.producer.send(
             topic, key, value, partition=None, timestamp=None, headers=headers
@@ -116,31 +125,49 @@ class WorkerRuntime:
         )
 
     async def load(self) -> None:
-        """Start the KPI side (rebuilt from Redis) once, before the first batch."""
+        """Start the KPI side (rebuilt from Redis) once, before the first batch.
+
+        Raises `Fatal` (after `fail`) when Redis stays down past the stall bound or
+        the KPI process cannot be started.
+        """
         if self._loaded.is_set():
             return
         async with self._load_lock:  # two callers (the startup task, the first batch)
             if not self._loaded.is_set():
-                await self._load()
+                try:
+                    await self._load()
+                except Fatal as error:
+                    self.fail(error)
+                    raise
 
     async def _load(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                for (topic, partition), offset in (await self.store.applied_offsets()).items():
-                    self.pipeline.positions[(self.names.full(topic), partition)] = offset
-                break
-            except (RedisError, OSError) as error:
-                log.warning("redis unavailable at start; retrying", error=str(error), delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        async def positions() -> None:
+            await self.pipeline.start()  # store layout, conflicts a crash left pending
+            for (topic, partition), offset in (await self.store.applied_offsets()).items():
+                self.pipeline.positions[(self.names.full(topic), partition)] = offset
+
+        await retry(
+            positions,
+            what="redis unavailable at start",
+            verdict=worker_verdict,
+            stall_seconds=self._stall_seconds,
+        )
         async with self._batch_lock:
             await self.kpis.start()
         self._loaded.set()
 
     def classify(self, messages: Sequence[Consumed]) -> Classified:
-        """Validate a batch ahead of `handle` (pure; see streams.worker.bulk)."""
-        return self.pipeline.classify(messages)
+        """Validate a batch ahead of `handle` (pure; see streams.worker.bulk).
+
+        Validation rejects bad input, it never raises; if it does (a bug), the worker
+        cannot get past the batch: `Fatal`, after `fail`.
+        """
+        try:
+            return self.pipeline.classify(messages)
+        except Exception as error:
+            fatal = self._unexpected(error, "validating a batch")
+            self.fail(fatal)
+            raise fatal from error
 
     async def handle(
         self, messages: Sequence[Consumed], classified: Classified | None = None
@@ -148,22 +175,35 @@ class WorkerRuntime:
         """Process one batch, retrying with back-off until Redis and the broker take it.
 
         `classified` is `self.classify(messages)` when the caller validated it already.
+        Transient failures (Redis or the broker away, a send timing out) are retried
+        for up to `worker.max_stall_seconds`; past that, or on an error no retry cures,
+        this raises `Fatal` after `fail`: the batch is not applied, the worker stops.
         """
         await self.load()
         if classified is None:
-            classified = self.pipeline.classify(messages)
+            classified = self.classify(messages)
+        try:
+            await self._handle(messages, classified)
+        except Fatal as error:
+            self.fail(error)
+            raise
+        except Exception as error:
+            fatal = self._unexpected(error, "a batch")
+            self.fail(fatal)
+            raise fatal from error
+        self.heap.after_batch()
+
+    async def _handle(self, messages: Sequence[Consumed], classified: Classified) -> None:
+        failures: list[BaseException] = []
         async with self._batch_lock:
-            delay = 0.2
-            failed = False
-            while True:
-                try:
-                    result = await self.pipeline.process(messages, classified)
-                    break
-                except (TimeoutError, RedisError, OSError) as error:
-                    failed = True
-                    log.warning("batch failed; retrying", error=str(error), delay=delay)
-                    await asyncio.sleep(delay)
-                    delay = min(delay * 2, RETRY_MAX_SECONDS)
+            result = await retry(
+                lambda: self.pipeline.process(messages, classified),
+                what="batch not stored",
+                verdict=worker_verdict,
+                stall_seconds=self._stall_seconds,
+                on_failure=failures.append,
+            )
+            failed = bool(failures)
             metrics.BATCH_SIZE.observe(len(messages))
             # A full batch means more is waiting: the worker is catching up on a backlog.
             self._behind = len(messages) >= self._batch_size
@@ -174,7 +214,6 @@ class WorkerRuntime:
                 await self.kpis.reload()
             else:
                 await self.kpis.feed(result.fresh, result.payloads, time.time(), self.catching_up())
-        self.heap.after_batch()
 
     def catching_up(self) -> bool:
         """Behind on a backlog: the last batch was full or more than a batch is waiting."""
@@ -197,7 +236,10 @@ class WorkerRuntime:
         except (RedisError, OSError) as error:
             log.warning("worker status not written", error=str(error))
         # The KPI side also counts itself behind while it is fed backlog batches.
-        await self.kpis.tick(sum(lag.values()))
+        try:
+            await self.kpis.tick(sum(lag.values()))
+        except Fatal as error:  # the KPI process keeps dying
+            self.fail(error)
 
     def consumer_lag(self) -> dict[tuple[str, int], int]:
         """Messages behind the high watermark per assigned partition (unprefixed topic)."""
@@ -227,6 +269,13 @@ class WorkerRuntime:
             log.warning("prune skipped", error=str(error))
         await self.kpis.prune()
 
+    async def stop(self) -> None:
+        """The worker is stopping: end the KPI side, waiting a bounded time for it."""
+        if isinstance(self.kpis, KpiProcess):
+            await self.kpis.stop()
+        elif isinstance(self.kpis, LocalKpis):
+            await self.kpis.runtime.stop()
+
 
 class _BulkApp(faust.App):
     """A faust app whose consumer hands whole fetched batches to the runtime."""
@@ -242,6 +291,7 @@ class _BulkApp(faust.App):
 
 
 def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
+    """The faust app and its runtime; the entry point sets `runtime.on_fatal`."""
     kafka = settings.kafka
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     bulk = settings.worker.bulk_consume
@@ -249,7 +299,7 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     app = app_class(
         kafka.consumer_group,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
-        broker_credentials=_broker_credentials(settings),
+        broker_credentials=faust_credentials(kafka),
         value_serializer="raw",
         key_serializer="raw",
         topic_partitions=kafka.partitions,
@@ -265,7 +315,11 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
         # A SIGKILLed worker holds its partitions until the session times out; keep that short.
         broker_session_timeout=kafka.session_timeout_seconds,
         broker_heartbeat_interval=max(1.0, kafka.session_timeout_seconds / 4),
-        producer_max_request_size=max(kafka.max_message_bytes * 2, 1 << 20),
+        # The producer sends dead letters (and alerts): as large as the dead-letter topic
+        # takes, and a send the broker does not acknowledge in time fails and is retried
+        # (faust's default waits 20 minutes, far past the worker's stall bound).
+        producer_max_request_size=dead_letter_max_message_bytes(kafka),
+        producer_request_timeout=settings.worker.send_timeout_seconds,
         consumer_max_fetch_size=max(kafka.max_message_bytes * 2, 4 << 20),
         logging_config=None,
     )
@@ -298,6 +352,13 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     @app.timer(300.0)
     async def prune() -> None:
         await runtime.prune()
+
+    async def stop_kpi_side(app: Any, *args: Any, **kwargs: Any) -> None:
+        # After the consumer stopped (and committed what Redis holds).
+        await runtime.stop()
+
+    # mode's SignalHandlerT does not admit a coroutine function to mypy; it calls one.
+    app.on_before_shutdown.connect(stop_kpi_side)  # type: ignore[arg-type]
 
     return app, runtime
 

@@ -12,7 +12,9 @@ commits. A batch's offsets are marked acknowledged in faust's own bookkeeping on
 after `handle` returns (Redis applied the batch, dead letters were sent), so faust's
 periodic, revoke-time and shutdown commits never commit past what Redis holds.
 `handle` runs shielded from the Fetcher's cancellation at a rebalance: a batch is
-either applied and fed to the engine in full or not started.
+either applied and fed to the engine in full or not started. A batch whose `handle`
+gives up (`streams.retry.Fatal`: the runtime is stopping the worker) is never marked
+applied, and the drain fetches nothing more.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from streams.retry import Fatal
 from streams.worker.messages import Consumed
 
 
@@ -46,13 +49,15 @@ class BulkDrain:
         self.handler = handler
         self.fetch_timeout = fetch_timeout
         self._inflight: asyncio.Future[None] | None = None
+        self._gave_up = False  # a batch raised Fatal: fetch nothing more
 
     async def __call__(self, fetcher: Any) -> None:
         consumer = self.consumer
         consumer_stopped = consumer._stopped.is_set
         fetcher_stopped = fetcher._stopped.is_set
         # A batch started before the last rebalance may still be being applied.
-        await self._settle()
+        if not await self._settled():
+            return
         while not (consumer_stopped() or fetcher_stopped()):
             records, _active = await consumer._wait_next_records(self.fetch_timeout)
             await asyncio.sleep(0)
@@ -62,10 +67,26 @@ class BulkDrain:
             messages: list[Consumed] = [record for batch in records.values() for record in batch]
             if not messages:
                 continue
-            classified = self.handler.classify(messages)
-            await self._settle()
+            try:
+                classified = self.handler.classify(messages)
+            except Fatal:
+                self._gave_up = True
+                return
+            if not await self._settled():
+                return
             # Shielded below: a rebalance cancels the Fetcher, never a half-applied batch.
             self._inflight = asyncio.ensure_future(self._apply(messages, classified, records))
+
+    async def _settled(self) -> bool:
+        """`_settle`; False when the batch in flight gave up (the worker is stopping)."""
+        if self._gave_up:
+            return False
+        try:
+            await self._settle()
+        except Fatal:
+            self._gave_up = True  # logged by the runtime, which is stopping the worker
+            return False
+        return True
 
     async def _settle(self) -> None:
         """Wait for the batch in flight (if any) to be applied.
@@ -76,8 +97,12 @@ class BulkDrain:
         """
         if self._inflight is None:
             return
-        await asyncio.shield(self._inflight)
-        self._inflight = None
+        inflight = self._inflight
+        try:
+            await asyncio.shield(inflight)
+        finally:
+            if inflight.done():
+                self._inflight = None
 
     async def _apply(
         self, messages: Sequence[Consumed], classified: Any, records: Mapping[Any, Sequence[Any]]

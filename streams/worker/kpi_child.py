@@ -1,16 +1,32 @@
 """The KPI process: `KpiRuntime` fed by the worker over a pipe (see `kpi_process`).
 
-Run by the worker as `python -m streams.worker.kpi_child`: frames come on stdin
-and go back on the original stdout; anything else written to stdout goes to
-stderr (the worker's log), so a stray print cannot corrupt a frame.
+Run by the worker as `python -m streams.worker.kpi_child --parent-pid PID`: frames
+come on stdin and go back on the original stdout; anything else written to stdout
+goes to stderr (the worker's log), so a stray print cannot corrupt a frame.
+
+It never outlives its worker. At start it asks Linux to SIGKILL it when its parent
+dies (`prctl(PR_SET_PDEATHSIG)`), then checks that its parent is still the worker
+that started it (the worker may have died before the request was made). A closed
+input alone is not enough: a child busy rebuilding gigabytes of state does not
+read its input for minutes. Where prctl is not available, a thread watches the
+parent pid instead.
+
+The alert producer connects in the background: KPIs and snapshots do not wait for
+the broker, and alerts wait in the Redis outbox until it is there.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import contextlib
+import ctypes
 import os
 import pickle
+import signal
 import sys
+import threading
+import time
 from typing import Any
 
 import structlog
@@ -18,16 +34,66 @@ import structlog
 from streams.kafka.client import aiokafka_config
 from streams.kafka.topics import TopicNames
 from streams.logs import configure_logging
+from streams.retry import EXIT_SOFTWARE, Backoff, Fatal, retry
 from streams.settings import Settings
 from streams.store.connection import async_client
 from streams.store.redis_store import RedisKpiStore
+from streams.worker.faults import worker_verdict
 from streams.worker.frames import encode_frame, read_frame
 from streams.worker.kpi_runtime import KpiRuntime, retention_seconds, stored_event
 from streams.worker.metrics import event_lag_histogram
 
 log = structlog.get_logger(__name__)
 
-PRODUCER_RETRY_MAX_SECONDS = 30.0
+PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+# The child's exit status when it finds its worker already gone at start.
+EXIT_ORPHANED = 3
+# How often the fallback watcher (no prctl) looks at the parent pid.
+PARENT_POLL_SECONDS = 0.5
+# Between two connection attempts of the alert producer.
+PRODUCER_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=30.0)
+PRODUCER_STOP_SECONDS = 5.0
+
+
+class Orphaned(Exception):
+    """The worker that started this process is gone."""
+
+
+def die_with_parent(parent_pid: int) -> bool:
+    """Be SIGKILLed when the parent dies; raises `Orphaned` if it is already gone.
+
+    Returns False when the kernel does not offer the parent-death signal (not Linux):
+    the caller then watches the parent itself (`watch_parent`).
+    """
+    supported = True
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
+            supported = False
+            log.warning("prctl(PR_SET_PDEATHSIG) failed", errno=ctypes.get_errno())
+    except (OSError, AttributeError):
+        supported = False
+    # The parent may have died before the request: the process then has a new parent.
+    if os.getppid() != parent_pid:
+        raise Orphaned(f"the worker (pid {parent_pid}) is gone")
+    return supported
+
+
+def watch_parent(parent_pid: int, interval: float = PARENT_POLL_SECONDS) -> threading.Thread:
+    """A daemon thread that ends this process when its parent is no longer `parent_pid`.
+
+    A thread, not a task: it runs while the event loop is busy computing.
+    """
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval)
+            if os.getppid() != parent_pid:
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    thread = threading.Thread(target=watch, name="kpi-parent-watch", daemon=True)
+    thread.start()
+    return thread
 
 
 class KpiChild:
@@ -77,24 +143,70 @@ class KpiChild:
             self.runtime.snapshot_seconds.clear()
 
 
-async def _alert_producer(settings: Settings) -> Any:
-    from aiokafka import AIOKafkaProducer
+class AlertProducer:
+    """The `kpi-alerts` producer of the KPI process, connected in the background.
 
-    delay = 0.5
-    while True:
+    Until it is connected, a send raises a transient `KafkaConnectionError`: the alert
+    dispatcher keeps the alert in its outbox and tries again with back-off. Connecting
+    is retried for as long as the broker is unreachable; an error a retry cannot cure
+    (refused credentials) fails `connecting`, which ends the process.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._topic = TopicNames(settings.kafka.topic_prefix).alerts
+        self._producer: Any = None
+        self.connecting: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self.connecting = asyncio.create_task(self._connect(), name="alert-producer")
+
+    async def _connect(self) -> None:
+        self._producer = await retry(
+            self._start_one,
+            what="kafka unavailable for alerts",
+            verdict=worker_verdict,
+            backoff=PRODUCER_BACKOFF,
+        )
+        log.info("alert producer connected")
+
+    async def _start_one(self) -> Any:
+        from aiokafka import AIOKafkaProducer
+
         # acks=all, as faust's producer in the worker: an alert sent is on every replica.
-        producer = AIOKafkaProducer(**aiokafka_config(settings.kafka), acks="all")
+        producer = AIOKafkaProducer(
+            **aiokafka_config(self._settings.kafka),
+            acks="all",
+            request_timeout_ms=int(self._settings.worker.send_timeout_seconds * 1000),
+        )
         try:
             await producer.start()
-            return producer
-        except Exception as error:  # aiokafka raises its own errors for a broker down
+        except BaseException:
             await producer.stop()
-            log.warning("kafka unavailable for alerts; retrying", error=str(error), delay=delay)
-            await asyncio.sleep(delay)
-            delay = min(delay * 2, PRODUCER_RETRY_MAX_SECONDS)
+            raise
+        return producer
+
+    async def send(self, key: bytes, value: bytes) -> None:
+        if self._producer is None:
+            from aiokafka.errors import KafkaConnectionError
+
+            raise KafkaConnectionError("the alert producer is not connected yet")
+        await self._producer.send_and_wait(self._topic, value=value, key=key)
+
+    async def stop(self) -> None:
+        if self.connecting is not None and not self.connecting.done():
+            self.connecting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self.connecting
+        if self._producer is not None:
+            try:
+                await asyncio.wait_for(self._producer.stop(), PRODUCER_STOP_SECONDS)
+            except TimeoutError:
+                log.warning("alert producer did not stop in time")
 
 
-async def main(out_fd: int) -> None:
+async def main(out_fd: int) -> int:
+    """Serve the worker until it closes the pipe; returns the exit status."""
     loop = asyncio.get_running_loop()
     frames = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(frames), sys.stdin.buffer)
@@ -103,28 +215,54 @@ async def main(out_fd: int) -> None:
         raise SystemExit(f"expected the settings frame first, got {kind!r}")
     settings: Settings = pickle.loads(pickled)
     configure_logging(settings)
-    names = TopicNames(settings.kafka.topic_prefix)
-    producer = await _alert_producer(settings)
-
-    async def send_alert(key: bytes, value: bytes) -> None:
-        await producer.send_and_wait(names.alerts, value=value, key=key)
-
+    producer = AlertProducer(settings)
+    producer.start()
     store = RedisKpiStore(
         async_client(settings.redis), settings.redis.key_prefix, retention_seconds(settings)
     )
-    runtime = KpiRuntime(settings, store, send_alert)
+    runtime = KpiRuntime(settings, store, producer.send)
     child = KpiChild(runtime, out_fd)
     try:
         await runtime.start()
         child.send("ready")
-        await child.serve(frames)
+        serving = asyncio.create_task(child.serve(frames), name="kpi-serve")
+        connecting = producer.connecting
+        assert connecting is not None
+        done, _ = await asyncio.wait({serving, connecting}, return_when=asyncio.FIRST_COMPLETED)
+        if serving not in done:  # the producer connected, or failed for good
+            error = connecting.exception()
+            if error is not None:
+                serving.cancel()
+                raise error
+        await serving
+        return 0
+    except Fatal as error:
+        log.critical("the KPI process cannot go on", reason=str(error), exit_code=error.exit_code)
+        return error.exit_code
     finally:
         await runtime.stop()
         await producer.stop()
 
 
-if __name__ == "__main__":
+def _run() -> int:
+    parser = argparse.ArgumentParser(prog="python -m streams.worker.kpi_child")
+    parser.add_argument("--parent-pid", type=int, default=os.getppid())
+    args = parser.parse_args()
+    try:
+        if not die_with_parent(args.parent_pid):
+            watch_parent(args.parent_pid)
+    except Orphaned as error:
+        print(f"kpi process: {error}; exiting", file=sys.stderr)
+        return EXIT_ORPHANED
     # Frames go out on the original stdout; fd 1 becomes stderr for everything else.
     frames_out = os.dup(1)
     os.dup2(2, 1)
-    asyncio.run(main(frames_out))
+    try:
+        return asyncio.run(main(frames_out))
+    except Exception:
+        log.exception("the KPI process failed")
+        return EXIT_SOFTWARE
+
+
+if __name__ == "__main__":
+    sys.exit(_run())

@@ -8,8 +8,13 @@ works on batch N while the worker stores batch N+1.
 Frames (`streams.worker.frames`), worker to child: `settings` (pickled, first),
 `feed` (stored_at, catching_up, payloads), `reload`, `tick` (lag), `prune`.
 Child to worker: `ready`, `fed` (lag histogram counts and sum), `reloaded`,
-`snapshots` (computing seconds, unprompted). The child ends when its input
-closes, that is when the worker exits.
+`snapshots` (computing seconds, unprompted).
+
+The child never outlives the worker: it is started with the worker's pid and asks
+the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`, see `kpi_child`),
+so a SIGKILLed worker takes its child (which may hold gigabytes) with it at once;
+a worker that stops gracefully closes the child's input, waits `STOP_SECONDS` for
+it to exit, then kills it.
 
 Guarantees: a batch is fed only after Redis applied it, and at most one fed
 batch is unacknowledged, so the engine trails the store by at most one batch
@@ -33,9 +38,11 @@ from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
+import msgspec
 import structlog
 
 from streams.events.wire import Event
+from streams.retry import EXIT_SOFTWARE, Backoff, Fatal, Verdict, retry
 from streams.settings import Settings
 from streams.worker import metrics
 from streams.worker.frames import encode_frame, read_frame
@@ -44,13 +51,36 @@ log = structlog.get_logger(__name__)
 
 # A child that dies this many times within RESTART_WINDOW_SECONDS stops the worker.
 MAX_RESTARTS = 5
-EXIT_KPI_PROCESS_FAILING = 70  # EX_SOFTWARE
+EXIT_KPI_PROCESS_FAILING = EXIT_SOFTWARE
 RESTART_WINDOW_SECONDS = 60.0
-STOP_SECONDS = 10.0
+# How long a child whose input was closed may take to exit before it is killed.
+STOP_SECONDS = 5.0
+# Between two starts of a child that did not come up.
+_START_BACKOFF = Backoff(initial_seconds=1.0, factor=1.0, max_seconds=1.0, jitter=0.0)
 
 
 class KpiProcessGone(Exception):
     """The KPI process exited (or was never started)."""
+
+
+class KpiProcessStopped(KpiProcessGone):
+    """No child is started: the worker is stopping."""
+
+
+class KpiProcessFailing(Fatal):
+    """The KPI process keeps dying: the worker exits (status 70) for its supervisor to see.
+
+    Out of memory, a broken install: Redis has every applied batch and Kafka's
+    committed offsets go no further, so a restarted worker loses nothing.
+    """
+
+    exit_code = EXIT_KPI_PROCESS_FAILING
+
+
+def _start_verdict(error: BaseException) -> Verdict:
+    if isinstance(error, KpiProcessStopped):
+        return "fatal"
+    return "transient" if isinstance(error, KpiProcessGone) else "fatal"
 
 
 class KpiProcess:
@@ -69,40 +99,54 @@ class KpiProcess:
         self._replies: deque[asyncio.Future[list[Any]]] = deque()
         self._pending: asyncio.Future[list[Any]] | None = None  # the unacknowledged feed
         self._starts: deque[float] = deque()
+        self._stopped = False  # the worker is stopping: no new child
 
     @property
     def alive(self) -> bool:
         return self._reader is not None and not self._reader.done()
 
+    @property
+    def pid(self) -> int | None:
+        return self._child.pid if self._child is not None else None
+
     async def start(self) -> None:
-        while True:
-            try:
-                await self._spawn()
-                return
-            except KpiProcessGone as error:  # retried up to the restart limit
-                log.error("kpi process did not start", reason=str(error))
-                await asyncio.sleep(1.0)
+        """Start a child (it rebuilds from Redis) and wait until it is ready.
+
+        A child that does not come up is started again, up to MAX_RESTARTS starts
+        within RESTART_WINDOW_SECONDS; then `KpiProcessFailing`.
+        """
+        await retry(
+            self._spawn,
+            what="kpi process did not start",
+            verdict=_start_verdict,
+            backoff=_START_BACKOFF,
+        )
 
     async def _spawn(self) -> None:
         now = time.monotonic()
         while self._starts and now - self._starts[0] > RESTART_WINDOW_SECONDS:
             self._starts.popleft()
         if len(self._starts) >= MAX_RESTARTS:
-            # Failing for good (out of memory, a broken install): exit, loudly, for the
-            # supervisor to see; Redis has every applied batch and Kafka's committed
-            # offsets go no further, so a restarted worker loses nothing.
-            log.critical("the KPI process keeps dying; the worker exits", starts=MAX_RESTARTS)
-            os._exit(EXIT_KPI_PROCESS_FAILING)
+            raise KpiProcessFailing(
+                f"the KPI process died {MAX_RESTARTS} times within {RESTART_WINDOW_SECONDS:g}s"
+            )
+        if self._stopped:
+            raise KpiProcessStopped("the worker is stopping")
         self._starts.append(now)
-        await self._kill()
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "streams.worker.kpi_child",
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            limit=1 << 20,
-        )
+        await self._end()
+        try:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "streams.worker.kpi_child",
+                "--parent-pid",
+                str(os.getpid()),
+                stdin=asyncio.subprocess.PIPE,
+                stdout=asyncio.subprocess.PIPE,
+                limit=1 << 20,
+            )
+        except OSError as error:  # fork or exec refused (out of memory, no such file)
+            raise KpiProcessGone(f"could not start: {error}") from error
         self._child = child
         self._replies = deque()
         self._pending = None
@@ -113,6 +157,9 @@ class KpiProcess:
         log.info("kpi process ready", pid=child.pid)
 
     async def _respawn(self, reason: str) -> None:
+        if self._stopped:
+            log.info("kpi process gone; the worker is stopping", reason=reason)
+            return
         log.error("kpi process gone; starting a new one (it rebuilds from redis)", reason=reason)
         await self.start()
 
@@ -124,6 +171,16 @@ class KpiProcess:
     def _write(self, frame: bytes) -> None:
         assert self._child is not None and self._child.stdin is not None
         self._child.stdin.write(frame)
+
+    def _try_write(self, frame: bytes) -> None:
+        """Write if there is a child; a dead one is restarted by the next tick."""
+        child = self._child
+        if child is None or child.stdin is None:
+            return
+        try:
+            child.stdin.write(frame)
+        except ConnectionError as error:
+            log.warning("kpi process input closed", error=str(error))
 
     async def _drain(self) -> None:
         assert self._child is not None and self._child.stdin is not None
@@ -150,9 +207,15 @@ class KpiProcess:
                         future.set_result(frame)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
+        except (msgspec.DecodeError, ValueError, IndexError, TypeError) as error:
+            # A corrupt frame: the pipe cannot be trusted any more; replace the child.
+            log.error("kpi process sent a corrupt frame; killing it", error=str(error))
+            _kill(child)
         finally:
             code = await child.wait()
-            log.warning("kpi process exited", pid=child.pid, code=code)
+            (log.info if self._stopped else log.warning)(
+                "kpi process exited", pid=child.pid, code=code
+            )
             while self._replies:
                 future = self._replies.popleft()
                 if not future.done():
@@ -204,21 +267,26 @@ class KpiProcess:
             await self._respawn(str(error))
 
     async def tick(self, lag: int) -> None:
+        if self._stopped:
+            return
         if not self.alive:
             async with self._lock:
                 if not self.alive:
                     self._pending = None
                     await self._respawn("not running")
             return
-        with contextlib.suppress(Exception):  # a dead child is restarted by the next tick
-            self._write(encode_frame("tick", lag))
+        self._try_write(encode_frame("tick", lag))
 
     async def prune(self) -> None:
         if self.alive:
-            with contextlib.suppress(Exception):
-                self._write(encode_frame("prune"))
+            self._try_write(encode_frame("prune"))
 
-    async def _kill(self) -> None:
+    async def stop(self) -> None:
+        """The worker is stopping: end the child within STOP_SECONDS, start no other."""
+        self._stopped = True
+        await self._end()
+
+    async def _end(self) -> None:
         """End the child: its input closed, it exits; one that does not is killed."""
         child, self._child = self._child, None
         if child is None:
@@ -228,8 +296,15 @@ class KpiProcess:
         try:
             await asyncio.wait_for(child.wait(), STOP_SECONDS)
         except TimeoutError:
-            with contextlib.suppress(ProcessLookupError):
-                child.kill()
-        if self._reader is not None:
-            with contextlib.suppress(Exception):
-                await self._reader
+            log.warning("kpi process did not exit; killing it", pid=child.pid)
+            _kill(child)
+            await child.wait()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            await reader  # ends once the child has exited (it never raises)
+        log.info("kpi process ended", pid=child.pid, code=child.returncode)
+
+
+def _kill(child: asyncio.subprocess.Process) -> None:
+    with contextlib.suppress(ProcessLookupError):  # exited meanwhile
+        child.kill()

@@ -28,20 +28,21 @@ from streams.core.engine import KpiEngine
 from streams.core.windows import parse_duration
 from streams.events.decode import Rejection, decode_event
 from streams.events.wire import Event, ShipmentDispatched
+from streams.retry import retry
 from streams.settings import Settings
 from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
+from streams.store.snapshot import encode_snapshot, exported_locations
+from streams.worker.faults import worker_verdict
 from streams.worker.heap import HeapGuard
 from streams.worker.metrics import BatchHistogram
 from streams.worker.schedule import BEHIND_BATCHES, IDLE_SECONDS, compute_due
-from streams.worker.snapshot import encode_snapshot
 from streams.worker.steps import event_time_steps
 
 log = structlog.get_logger(__name__)
 
 _OCCURRED_AT = attrgetter("occurred_at")
 
-RETRY_MAX_SECONDS = 30.0
 # A batch is fed to the engine in steps of at least this much event time, with the
 # alert rules evaluated between steps (at most ALERT_STEPS a batch), so a backlog or
 # a file published at once pages as it happened: the projected stockout before the
@@ -127,16 +128,17 @@ class KpiRuntime:
         await self.alerts.start()
 
     async def _retrying(self, failure: str, step: Callable[[], Awaitable[None]]) -> None:
-        """Run `step` until Redis lets it finish, backing off between tries."""
-        delay = 0.5
-        while True:
-            try:
-                await step()
-                return
-            except (RedisError, OSError) as error:
-                log.warning(f"{failure}; retrying", error=str(error), delay=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, RETRY_MAX_SECONDS)
+        """Run `step` until Redis lets it finish, backing off between tries.
+
+        Gives up (`streams.retry.Stalled`, `Persistent`) past `worker.max_stall_seconds`
+        or after the same non-transient error a few times: the process exits loudly.
+        """
+        await retry(
+            step,
+            what=failure,
+            verdict=worker_verdict,
+            stall_seconds=self.settings.worker.max_stall_seconds,
+        )
 
     async def _rebuild(self) -> None:
         """Feed every stored event to a new engine."""
@@ -256,9 +258,21 @@ class KpiRuntime:
                 fed = self.events_fed
                 busy += await self._recompute_in_slices()
                 started = time.monotonic()
-                samples = self.engine.as_computed().samples()
+                activity = self.engine.activity()
+                # Only the locations that may be exported (SPEC §5: by activity or the
+                # allow-list), so a flood of junk codes cannot swell the snapshot either.
+                exported = exported_locations(
+                    activity, self.settings.kpi.max_locations, self.settings.kpi.location_allowlist
+                )
+                samples = self.engine.as_computed().samples(exported)
                 # Every event fed before the pass is reflected; some fed during it may be.
-                payload = encode_snapshot(time.time(), samples, fed)
+                payload = encode_snapshot(
+                    time.time(),
+                    samples,
+                    fed,
+                    {code: activity[code] for code in exported},
+                    len(activity),
+                )
                 busy += time.monotonic() - started
                 self.snapshot_seconds.append(busy)
                 await self.store.write_snapshot(payload)
