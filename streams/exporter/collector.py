@@ -70,6 +70,8 @@ class RedisStateCollector(Collector):
         self._cache_seconds = settings.exporter.cache_seconds
         self._cap = settings.kpi.max_label_values
         self._location_cap = settings.kpi.max_locations
+        self._allowlist = list(settings.kpi.location_allowlist)
+        self._snapshot_errors = 0
         self._lock = threading.Lock()
         self._cached: list[Metric] = []
         self._cached_at = -1e18
@@ -99,7 +101,7 @@ class RedisStateCollector(Collector):
             up.add_sample("kpimon_exporter_redis_up", {}, 0.0)
             return [up]
         up.add_sample("kpimon_exporter_redis_up", {}, 1.0)
-        metrics = [up, *self._kpis(view), *self._counters(counters_raw)]
+        metrics = [up, *self._kpis(view), self._errors(), *self._counters(counters_raw)]
         metrics += self._status(status_raw)
         read = Metric("kpimon_exporter_read_seconds", "Seconds the last Redis read took.", "gauge")
         read.add_sample("kpimon_exporter_read_seconds", {}, time.monotonic() - started)
@@ -115,8 +117,14 @@ class RedisStateCollector(Collector):
             if not payload:
                 self._view, self._view_key = None, (0, b"")
             else:
-                self._view = build_view(payload, self._cap, {"location": self._location_cap})
                 self._view_key = (len(payload), payload[:HEAD_BYTES])
+                try:
+                    self._view = build_view(
+                        payload, self._cap, {"location": self._location_cap}, self._allowlist
+                    )
+                except Exception:  # a malformed snapshot must not fail the whole scrape
+                    self._snapshot_errors += 1
+                    log.exception("KPI snapshot not readable; serving the previous one")
         return self._view
 
     def _kpis(self, view: KpiView | None) -> list[Metric]:
@@ -134,7 +142,23 @@ class RedisStateCollector(Collector):
             "gauge",
         )
         capped.add_sample("kpimon_exporter_dropped_series", {}, float(view.dropped))
-        return [*view.families, generated, capped]
+        left_out = Metric(
+            "kpimon_kpi_locations_over_cap",
+            "Locations the worker knows but does not export: over KPIMON_KPI__MAX_LOCATIONS "
+            "(the allow-list and the most active fill the cap).",
+            "gauge",
+        )
+        left_out.add_sample("kpimon_kpi_locations_over_cap", {}, float(view.locations_over_cap))
+        return [*view.families, generated, capped, left_out]
+
+    def _errors(self) -> Metric:
+        errors = Metric(
+            "kpimon_exporter_snapshot_errors",
+            "KPI snapshots the exporter could not read (it served the previous one).",
+            "counter",
+        )
+        errors.add_sample("kpimon_exporter_snapshot_errors_total", {}, float(self._snapshot_errors))
+        return errors
 
     def _counters(self, raw: dict[bytes, bytes]) -> list[Metric]:
         grouped: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)

@@ -7,6 +7,11 @@ objects from their once-per-snapshot body and lets the client's own encoder
 write the header lines and every other metric, so the output is byte for byte
 what the encoder alone writes. Formats or escapings it does not know, and
 `?name[]=` filtering, go to prometheus_client unchanged.
+
+`GET /runbooks/<alertname>.md` serves the runbooks shipped in `alerts/runbooks/`
+(text/markdown), so the default `runbook_base_url` of alert links resolves on
+any install. Only plain `*.md` files of that directory are served; any other
+`/runbooks/...` path is a 404 (no traversal, no listing).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ import socket
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from functools import partial
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
@@ -25,6 +31,7 @@ from prometheus_client.core import Metric
 from prometheus_client.openmetrics import exposition as openmetrics
 from prometheus_client.registry import Collector
 
+from alerts.links import RUNBOOKS_DIR, shipped_runbook
 from streams.exporter.kpis import KpiFamily
 
 Encoder = Callable[[Collector], bytes]
@@ -40,6 +47,9 @@ _EOF = b"# EOF\n"
 # gzip's default 9 (0.03 s against 0.3 s for 7.7 MB): CPU, not the bytes, is what
 # a scrape of this exporter waits on.
 GZIP_LEVEL = 1
+
+RUNBOOKS_PATH = "/runbooks/"
+MARKDOWN = "text/markdown; charset=utf-8"
 
 
 class _Fixed:
@@ -92,11 +102,31 @@ def render(registry: Collector, encoder: Encoder) -> bytes:
     return b"".join(chunks)
 
 
-def make_app(registry: Collector) -> WsgiApp:
-    """prometheus_client's WSGI app, with GET of the metrics through `render`."""
+def serve_runbook(
+    environ: dict[str, Any], start_response: StartResponse, directory: Path
+) -> Iterable[bytes]:
+    """GET/HEAD of one shipped runbook; 404 for anything else under /runbooks/."""
+    name = str(environ.get("PATH_INFO", ""))[len(RUNBOOKS_PATH) :]
+    if environ["REQUEST_METHOD"] not in ("GET", "HEAD"):
+        start_response("405 Method Not Allowed", [("Allow", "GET, HEAD")])
+        return [b""]
+    path = shipped_runbook(name, directory)
+    if path is None:
+        start_response("404 Not Found", [("Content-Type", "text/plain; charset=utf-8")])
+        return [b"no such runbook\n"]
+    body = path.read_bytes()
+    start_response("200 OK", [("Content-Type", MARKDOWN), ("Content-Length", str(len(body)))])
+    return [b"" if environ["REQUEST_METHOD"] == "HEAD" else body]
+
+
+def make_app(registry: Collector, runbooks: Path = RUNBOOKS_DIR) -> WsgiApp:
+    """prometheus_client's WSGI app, with GET of the metrics through `render`, and the
+    runbooks of `runbooks` under /runbooks/."""
     fallback = exposition.make_wsgi_app(registry)
 
     def app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if str(environ.get("PATH_INFO", "")).startswith(RUNBOOKS_PATH):
+            return serve_runbook(environ, start_response, runbooks)
         params = parse_qs(environ.get("QUERY_STRING", ""))
         if (
             environ["REQUEST_METHOD"] != "GET"

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import gc
 import re
-from collections import defaultdict
-from collections.abc import Iterator, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from itertools import chain, groupby
+from math import isfinite
 from operator import itemgetter
 from typing import Any
 
@@ -100,17 +101,24 @@ class KpiView:
     generated_at: float
     families: list[KpiFamily]
     dropped: int  # series of catalog families not exported: a label value over its cap
+    locations_over_cap: int = 0  # locations the worker knows but left out (the cap)
 
 
-def build_view(payload: bytes, cap: int, caps: Mapping[str, int]) -> KpiView:
-    """Decode a snapshot (streams.worker.snapshot format) into capped, sanitised families."""
+def build_view(
+    payload: bytes, cap: int, caps: Mapping[str, int], allowlist: Sequence[str] = ()
+) -> KpiView:
+    """Decode a snapshot (streams.store.snapshot format) into capped, sanitised families.
+
+    Values that are not finite numbers (none should be: the worker drops them) are
+    left out and counted in `dropped`: one bad value never fails a scrape.
+    """
     with _gc_paused():
         # The decoded tree dies with _decode's frame, before the GC is back on: one
         # collection over its millions of objects would cost a quarter of a second.
-        return _decode(payload, cap, caps)
+        return _decode(payload, cap, caps, allowlist)
 
 
-def _decode(payload: bytes, cap: int, caps: Mapping[str, int]) -> KpiView:
+def _decode(payload: bytes, cap: int, caps: Mapping[str, int], allowlist: Sequence[str]) -> KpiView:
     data: dict[str, Any] = orjson.loads(payload)
     samples: list[Any] = data["samples"]
     seen = _distinct_values(samples)
@@ -119,8 +127,12 @@ def _decode(payload: bytes, cap: int, caps: Mapping[str, int]) -> KpiView:
         samples = [[n, [[str(k), str(v)] for k, v in ls], x] for n, ls, x in samples]
         seen = _distinct_values(samples)
         assert seen is not None
-    families, dropped = _Builder(seen, cap, caps).run(samples)
-    return KpiView(float(data["generated_at"]), families, dropped)
+    activity = data.get("activity") or {}
+    builder = _Builder(seen, cap, caps, samples, activity, allowlist)
+    families, dropped = builder.run(samples)
+    known = data.get("locations")
+    over = max(0, known - len(activity)) if isinstance(known, int) and activity else 0
+    return KpiView(float(data["generated_at"]), families, dropped, over)
 
 
 def _distinct_values(samples: list[Any]) -> dict[str, set[str]] | None:
@@ -141,12 +153,30 @@ def _distinct_values(samples: list[Any]) -> dict[str, set[str]] | None:
 
 
 class _Builder:
-    def __init__(self, seen: dict[str, set[str]], cap: int, caps: Mapping[str, int]) -> None:
-        capped: dict[str, set[str]] = {name: set() for name in CAPPED_LABELS}
+    def __init__(
+        self,
+        seen: dict[str, set[str]],
+        cap: int,
+        caps: Mapping[str, int],
+        samples: list[Any],
+        activity: Mapping[str, Any],
+        allowlist: Sequence[str],
+    ) -> None:
+        capped: dict[str, Counter[str]] = {name: Counter() for name in CAPPED_LABELS}
         for name, values in seen.items():
             if name in capped:
-                capped[name].update(sanitise(value) for value in values)
-        self.allowed = cap_values(capped, cap, dict(caps))
+                capped[name].update({sanitise(value): 1 for value in values})
+        crowded = [
+            name
+            for name, values in capped.items()
+            if name != "location" and len(values) > caps.get(name, cap)
+        ]
+        if crowded:  # ranked by the series carrying each value: count them (rare)
+            _count_series(capped, crowded, samples)
+        ranks = {
+            sanitise(str(code)): int(n) if isinstance(n, int) else 0 for code, n in activity.items()
+        }
+        self.allowed = cap_values(capped, cap, dict(caps), ranks, [sanitise(c) for c in allowlist])
         self.pieces: dict[str, tuple[str, str]] = {}
         # Per label name, raw value -> its piece, or None when over the cap. `le` is
         # left out: a leading `le` keeps its raw value (bucket bounds like "+Inf").
@@ -201,7 +231,7 @@ class _Builder:
                         parts.append(piece)
                     prev = key
                 joined = None if parts is None else ",".join(parts)
-            if joined is None:
+            if joined is None or type(value) not in _NUMBERS or not isfinite(value):
                 dropped += 1
                 continue
             if not family.rows:
@@ -238,6 +268,20 @@ class _Builder:
         if any("," in piece for piece in parts):
             family.split[len(family.rows)] = parts
         return parts
+
+
+_NUMBERS = (float, int)  # `bool` is not one: a JSON true is not a sample value
+
+
+def _count_series(capped: dict[str, Counter[str]], names: list[str], samples: list[Any]) -> None:
+    """Count, per value of the label `names`, the samples carrying it (sanitised)."""
+    for name in names:
+        capped[name] = Counter()
+    wanted = set(names)
+    for _name, labels, _value in samples:
+        for key, value in labels:
+            if key in wanted:
+                capped[key][sanitise(value)] += 1
 
 
 def _family_of(sample_name: str) -> str:

@@ -11,7 +11,7 @@ from prometheus_client.core import Metric
 
 from streams.core.samples import METRICS, REPLAN_BUCKETS, REPLAN_HISTOGRAM, bucket_label
 from streams.exporter.labels import allowed_values, sanitise
-from streams.worker.snapshot import decode_snapshot
+from streams.store.snapshot import decode_snapshot
 
 GENERATED_AT = 1_700_000_000.25
 LW = "inventory_fill_rate_ratio"
@@ -21,7 +21,7 @@ COUNTER = "inventory_units_ordered_total"
 
 
 def snapshot(samples: list[list[Any]], generated_at: float = GENERATED_AT) -> bytes:
-    """A payload as streams.worker.snapshot.encode_snapshot writes it, from raw triples."""
+    """A payload as streams.store.snapshot.encode_snapshot writes it, from raw triples."""
     return orjson.dumps({"generated_at": generated_at, "events": 7, "samples": samples})
 
 

@@ -88,3 +88,33 @@ def test_redis_failure_reports_down(down: bool, up: float) -> None:
     assert (("kpimon_kpi_snapshot_timestamp_seconds", ()) in served) is not down
     client.down = False
     assert scrape(collector)[("kpimon_kpi_snapshot_timestamp_seconds", ())] == 100.5
+
+
+@pytest.mark.parametrize(
+    "value",
+    [None, True, "12", [1], {"v": 1}, "NaN"],
+)
+def test_a_value_that_is_not_a_finite_number_is_dropped_not_fatal(value: Any) -> None:
+    """One bad value in a snapshot drops that series only; every other series is served."""
+    samples = typical()
+    bad = ["inventory_turns_annualized", [["location", "L000"], ["window", "7d"]], value]
+    client = FakeRedis()
+    client.data[KEYS.snapshot] = snapshot([bad, *samples])
+    collector = RedisStateCollector(cast(redis.Redis, client), SETTINGS)
+    served = scrape(collector)
+    assert ("inventory_turns_annualized", (("location", "L000"), ("window", "7d"))) not in served
+    assert ("inventory_otif_ratio", (("location", "L000"), ("window", "7d"))) in served
+    generate_latest(collector)  # the exposition renders
+
+
+def test_an_unreadable_snapshot_keeps_the_previous_one_served_and_counts() -> None:
+    """A snapshot that is not JSON (e.g. an Infinity literal) never fails /metrics."""
+    client = FakeRedis()
+    client.data[KEYS.snapshot] = FIRST
+    collector = RedisStateCollector(cast(redis.Redis, client), SETTINGS)
+    assert scrape(collector)[("kpimon_kpi_snapshot_timestamp_seconds", ())] == 100.5
+    client.data[KEYS.snapshot] = FIRST.replace(b'"generated_at":100.5', b'"generated_at":Infinity')
+    served = scrape(collector)
+    assert served[("kpimon_kpi_snapshot_timestamp_seconds", ())] == 100.5
+    assert served[("kpimon_exporter_snapshot_errors_total", ())] == 1.0
+    generate_latest(collector)
