@@ -192,6 +192,19 @@ class WorkerSettings(BaseModel):
         description="a KPI process that takes longer to take one batch is taken for hung "
         "and replaced (it rebuilds from Redis)",
     )
+    max_stall_seconds: float = Field(
+        default=300.0,
+        gt=0,
+        description="a batch that Redis or Kafka keeps refusing this long (or Redis down this "
+        "long at start) makes the worker exit with status 69 instead of retrying for ever; "
+        "shorter outages are ridden out",
+    )
+    send_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a dead letter or alert the broker has not acknowledged this long fails "
+        "and is sent again (the producers' request timeout)",
+    )
 
 
 class AlertSettings(BaseModel):
@@ -211,8 +224,9 @@ class AlertSettings(BaseModel):
         default="http://127.0.0.1:3000", description="Grafana base URL for alert links"
     )
     runbook_base_url: str = Field(
-        default="https://github.com/inventory-kpi-monitor/runbooks/blob/main",
-        description="base URL of runbooks for alert links",
+        default="http://127.0.0.1:9464/runbooks",
+        description="URL of the directory of runbooks (`<alertname>.md`) for alert links; "
+        "default: the exporter serves the shipped alerts/runbooks/",
     )
     resend_interval_seconds: float = Field(
         default=60.0, gt=0, description="active alerts re-sent to Alertmanager this often"

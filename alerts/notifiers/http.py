@@ -8,8 +8,14 @@ import httpx
 
 from alerts.notifiers import DeliveryError
 
-# Statuses worth retrying: timeouts, rate limits and server errors.
-RETRYABLE = frozenset({408, 425, 429})
+# 4xx statuses worth retrying (every 5xx is): timeouts and rate limits, and refused
+# authentication. A 401/403 is usually transient on our side of the wire: the
+# receiver's clock drifted past the signature tolerance, or a key is being rotated
+# and one end has the new secret before the other. Dropping the page then would
+# lose it for good; retrying with the normal back-off delivers it once the clocks
+# or keys agree (the failures are counted and logged meanwhile).
+RETRYABLE = frozenset({401, 403, 408, 425, 429})
+AUTH_REFUSED = frozenset({401, 403})
 
 
 def redact(url: str) -> str:
@@ -27,6 +33,8 @@ def check(response: httpx.Response, channel: str, target: str) -> None:
         return
     permanent = 400 <= status < 500 and status not in RETRYABLE
     detail = response.text[:200].replace("\n", " ") if permanent else ""
+    if status in AUTH_REFUSED:
+        detail = "authentication refused (check the shared secret and both clocks)"
     message = f"{channel}: {target} answered HTTP {status}" + (f": {detail}" if detail else "")
     raise DeliveryError(message, permanent=permanent)
 

@@ -5,6 +5,12 @@ Body: `{"version": "1", "transitions": [...]}` (each transition as
 `X-Kpimon-Timestamp` (Unix seconds) and `X-Kpimon-Signature: sha256=<hex>` over
 `timestamp + "." + body`. The secret is held as a SecretStr: it is never
 logged and never appears in an exception or a repr.
+
+Failures (`alerts.notifiers.http.check`): a 5xx, 408, 425, 429 and also a
+401/403 are retried with the dispatcher's back-off: a refused signature is most
+often a receiver clock outside the tolerance or a secret being rotated, both of
+which heal, and a page must not be dropped meanwhile. Any other 4xx is permanent
+(the same body can never be accepted) and goes to the channel's dead letters.
 """
 
 from __future__ import annotations

@@ -1,5 +1,8 @@
 """`kpimon config`: the effective settings as KPIMON_ variables (secrets masked).
 
+Secret settings print as `********`; credentials inside any value that holds a
+URL (`redis://user:pass@host`, `https://TOKEN@host`, `?token=...`) are masked
+with `streams.logs.mask_credentials`, so the output can be pasted into a ticket.
 `--markdown` prints the reference table that the README carries.
 """
 
@@ -11,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
+from streams.logs import mask_credentials
 from streams.settings import Settings
 
 
@@ -35,8 +39,8 @@ def _shown(value: Any) -> str:
     if value is None:
         return ""
     if isinstance(value, list):
-        return "[" + ", ".join(f'"{item}"' for item in value) + "]"
-    return str(value)
+        return "[" + ", ".join(f'"{mask_credentials(str(item))}"' for item in value) + "]"
+    return mask_credentials(str(value))
 
 
 def markdown_table(settings: Settings) -> str:

@@ -20,6 +20,7 @@ COMMANDS: tuple[str, ...] = (
     "exporter",
     "simulate",
     "publish",
+    "dead_letters",
     "topics",
     "schema",
     "alerts",

@@ -2,8 +2,9 @@
 Redis memory stays within a per-event bound.
 
 The worker writes to a private Redis (so memory is measured without other tests' data);
-the exporter applies KPIMON_KPI__MAX_LOCATIONS / KPIMON_KPI__MAX_LABEL_VALUES and reports
-what it dropped in `kpimon_exporter_dropped_series`.
+the worker writes only the KPIMON_KPI__MAX_LOCATIONS most active locations to the snapshot
+and the exporter reports the rest in `kpimon_kpi_locations_over_cap`; the exporter also
+applies KPIMON_KPI__MAX_LABEL_VALUES to the other labels.
 """
 
 from __future__ import annotations
@@ -29,8 +30,8 @@ MAX_LOCATIONS = 40
 MAX_LABEL_VALUES = 25
 # Generous but real: the stored event (its JSON, ~230 bytes, in a hash and a sorted set)
 # plus the per-location keys every new location brings.
-# Measured: ~4.2 kB/event at 100,000 (about half of it the KPI snapshot, which holds every
-# location's series; the caps apply at export).
+# Measured: ~4.2 kB/event at 100,000 when the KPI snapshot held every location's series;
+# it now holds only the capped locations'.
 BYTES_PER_EVENT = 6_000
 
 
@@ -104,11 +105,11 @@ def test_flood_of_new_locations_and_skus_is_capped(local_stack, flood_redis, tmp
         locations: set[str] = set()
         skus: set[str] = set()
         series = 0
-        dropped = None
+        over_cap = None
         for family in text_string_to_metric_families(text):
             for sample in family.samples:
-                if sample.name == "kpimon_exporter_dropped_series":
-                    dropped = sample.value
+                if sample.name == "kpimon_kpi_locations_over_cap":
+                    over_cap = sample.value
                 if sample.name.startswith("inventory_"):
                     series += 1
                     locations.add(sample.labels.get("location", ""))
@@ -118,7 +119,7 @@ def test_flood_of_new_locations_and_skus_is_capped(local_stack, flood_redis, tmp
         print(f"exported {series} inventory series, {len(locations)} locations, {len(text)} B")
         assert 0 < len(locations) <= MAX_LOCATIONS
         assert len(skus) <= MAX_LABEL_VALUES
-        assert dropped is not None and dropped > 0
+        assert over_cap == FLOOD - len(locations)
         # Bounded exposition: the caps, not the flood, decide its size.
         assert series < MAX_LOCATIONS * 400 and len(text) < 5_000_000
     finally:

@@ -18,7 +18,7 @@ from alerts.pipeline import evaluate_engine
 from alerts.rules import load_rules
 from alerts.store import RedisAlertStore
 
-LINKS = Links("http://grafana.test:3000", "https://runbooks.test/blob/main")
+LINKS = Links("http://grafana.test:3000", "https://runbooks.test/blob/main/alerts/runbooks")
 
 
 def _active(alertmanager_url: str, run_id: str) -> list[dict[str, Any]]:
