@@ -26,7 +26,7 @@ class MessageRecord(NamedTuple):
 
 
 def payload_digest(payload: bytes) -> str:
-    """What tells two payloads of one event_id apart: CRC-32 and length, in hex.
+    """What tells two payloads of one event_id apart: CRC-32 and length, as one number.
 
     Byte-for-byte: a redelivery or a re-publication sends the same bytes; the same
     event re-serialised differently is reported as a conflict (dead-lettered, never
@@ -34,5 +34,5 @@ def payload_digest(payload: bytes) -> str:
     (a producer reusing ids), and one in 2**32 different payloads of equal length
     passing for a duplicate changes no KPI (it is dropped either way).
     """
-    # Text, not bytes: Redis's Lua msgpack has no binary type.
-    return f"{zlib.crc32(payload):08x}{len(payload):x}"
+    # Text, not bytes (Redis's Lua msgpack has no binary type); decimal, the cheapest.
+    return str(zlib.crc32(payload) | len(payload) << 32)
