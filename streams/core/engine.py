@@ -1,18 +1,33 @@
-"""The KPI engine: events in (any order, each once), samples and views out.
+"""The KPI engine: events in (each once), samples and views out; state by bucket.
 
-`add()` only records (appends and dict updates, no computation) and marks the
-locations the event can change as dirty. `samples()`, `sku_locations()`,
+`add()` only records (appends and dict updates) and marks the locations the
+event can change as dirty; when an event moves a location's watermark past a
+bucket's end it closes that bucket (`streams.core.closing`), which folds the
+bucket's raw events into per-bucket totals. `samples()`, `sku_locations()`,
 `disruptions()` and `location_kpis()` recompute the dirty locations and serve
 everything else from the per-location cache.
 
-Every output but the lifetime counters is a pure function of the set of events
-added (the worker de-duplicates by event_id; an event added twice would count
-twice): ties are broken by event kind and event id, sums are exact or
-canonically ordered, "latest" means the greatest `(occurred_at, event_id)`, and
-of an order or a disruption id published twice the earliest publication counts.
-The counters (`*_total`) only go up: they count facts in the order events were
-added (`streams.core.counters`), never depending on when figures are read, so
-replaying the same events in the same order gives them back exactly.
+Lateness (SPEC §4.1): an event whose bucket had closed at its location when it
+was processed is *late*: it is counted by input topic (`late_totals()`) and
+applied where that is exact (`streams.core.late` for inventory; orders,
+shipments, forecasts and plans land in their bucket or order as if on time);
+one older than the longest span any figure reads is counted and dropped.
+Disruptions have no location: one is late when it is older than the open
+buckets of the most advanced location, and is always applied.
+
+Every output but the lifetime counters and what late events changed is a pure
+function of the set of events added (the worker de-duplicates by event_id; an
+event added twice would count twice): ties are broken by event kind and event
+id, sums are exact or canonically ordered, "latest" means the greatest
+`(occurred_at, event_id)`, and of an order or a disruption id published twice
+the earliest publication counts. The counters (`*_total`) only go up: they
+count facts in the order events were added (`streams.core.counters`).
+
+Checkpoints (`streams.core.checkpoint`): each location's state is
+self-contained and dumped on its own; the global part (disruptions, supplier
+lead times, late counts of events without a location) is small and separate.
+Feeding events, dumping, restoring and feeding the rest gives exactly what
+feeding them all gives.
 """
 
 from __future__ import annotations
@@ -22,20 +37,31 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from streams.core import checkpoint
+from streams.core.closing import close_buckets
+from streams.core.context import Context
 from streams.core.emit import location_samples
 from streams.core.figures import LocationFigures
-from streams.core.kpis import Context, location_figures
-from streams.core.location import DISPATCHED, INVENTORY, PLACED, LocationState
-from streams.core.orders import ServiceBook, dispatch_record, order_record
-from streams.core.planning import DisruptionBook, DisruptionRecord
-from streams.core.position import ADJUSTMENT, ORDER_LINE, SNAPSHOT
-from streams.core.pruning import prune_engine
+from streams.core.kpis import location_figures
+from streams.core.location import (
+    APPLIED,
+    CANCELLED,
+    DISPATCHED,
+    INVENTORY,
+    PLACED,
+    RECEIVED,
+    LocationState,
+)
+from streams.core.orders import dispatch_record, order_record
+from streams.core.planning import DisruptionRecord
+from streams.core.position import ADJUSTMENT, SNAPSHOT
+from streams.core.pruning import prune_location
 from streams.core.samples import Sample
-from streams.core.sku_location import latest
-from streams.core.uncertainty import LeadTimeBook, z_score
+from streams.core.uncertainty import z_score
 from streams.core.views import DisruptionView, SkuLocationView, disruption_views
-from streams.core.windows import DAY, parse_duration
+from streams.core.windows import DAY, bucket_start
 from streams.events import models as m
+from streams.events.models import TOPIC_OF
 from streams.settings import KpiSettings
 
 
@@ -53,24 +79,20 @@ class LocationFailure:
 
 
 class KpiEngine:
-    """Event-sourced KPI state of every location (see the module docstring)."""
+    """Bucketed KPI state of every location (see the module docstring)."""
 
     def __init__(self, settings: KpiSettings) -> None:
         self.settings = settings
+        self._ctx = Context.of(settings, z_score(settings.service_target))
+        self._size = self._ctx.size
+        self._span = self._ctx.span
+        self._lateness = self._ctx.lateness
         self._locations: dict[str, LocationState] = {}
-        self._book = ServiceBook()
-        self._disruptions = DisruptionBook()
         self._supplier_locations: dict[str, set[str]] = {}
-        self._ctx = Context(
-            settings=settings,
-            windows=tuple((label, parse_duration(label)) for label in settings.windows),
-            z=z_score(settings.service_target),
-            book=self._book,
-            suppliers=LeadTimeBook(),
-            own_receipts=LeadTimeBook(),
-            disruptions=self._disruptions,
-        )
-        self._dirty: set[str] = set()
+        self._late: dict[str, int] = {}  # late events without a location, by topic
+        self._dirty: set[str] = set()  # locations to recompute
+        self._changed: set[str] = set()  # locations changed since the last checkpoint
+        self._global_changed = False
         self._figures: dict[str, LocationFigures] = {}
         self._samples: dict[str, list[Sample]] = {}
         self._disruption_views: list[DisruptionView] | None = None
@@ -109,119 +131,187 @@ class KpiEngine:
         t = event.occurred_at.timestamp() if at is None else at
         self._handlers[event.event_type](event, t)
 
-    def _touch(self, code: str, t: float) -> LocationState:
+    def _touch(self, code: str, t: float, kind: str) -> LocationState | None:
+        """The location of an event at `t`, its clock moved; None when the event is dropped.
+
+        An event before the location's open buckets is late (counted); one before
+        the horizon is dropped too. An event that moves the watermark past a
+        bucket's end closes that bucket first.
+        """
         state = self._locations.get(code)
         if state is None:
-            state = self._locations[code] = LocationState(code)
-        if t < state.first_at:  # the location clock, inline: this runs for every event
+            state = self._locations[code] = LocationState(
+                code, bucket_start(t - self._lateness, self._size)
+            )
+            state.ctx = self._ctx
+        elif t < state.open_from:  # late: its bucket has closed
+            state.count_late(TOPIC_OF[kind])
+            self._changed.add(code)
+            if t < state.open_from - self._span + self._size:
+                return None  # older than any window: dropped
+        if t < state.first_at:
             state.first_at = t
-        if t > state.last_at:
+        if t > state.last_at:  # the location clock, inline: this runs for every event
             state.last_at = t
+            if t - self._lateness >= state.open_from + self._size:
+                self._close(state, t - self._lateness)
         state.events += 1
         self._dirty.add(code)
+        self._changed.add(code)
         return state
+
+    def _close(self, state: LocationState, wm: float) -> None:
+        """Close the location's buckets the watermark passed; a failure stays with it.
+
+        The blast radius of one bad event is its location (as in `_compute`): an
+        exception while folding is recorded for the adapter, and the location's open
+        buckets move on so that the next event does not fail again.
+        """
+        try:
+            close_buckets(state, self._ctx, wm)
+        except Exception as error:  # contained: see the docstring
+            self.failures.append(LocationFailure(state.code, "exception", repr(error)[:500]))
+            state.pending.clear()
+            state.open_from = max(state.open_from, bucket_start(wm, self._size))
 
     # The handlers run once per event. Those of the frequent kinds only append to the
     # location (`LocationState.settle` hands the events to the SKU-locations later) and
     # read each event field once.
 
     def _order_placed(self, e: m.OrderPlaced, t: float) -> None:
-        state = self._touch(e.location, t)
+        state = self._touch(e.location, t, "order.placed")
+        if state is None:
+            return
         order = order_record(e, t, e.promised_at.timestamp())
-        book = self._book
+        book = state.book
+        cancelled = order.key in book.cancelled
         kept, displaced = book.add_order(order)
-        withdrawn_skus: tuple[str, ...] = ()
-        if displaced is not None:
-            state.settle()  # the displaced placement's lines may still be recorded only
-            withdrawn = (displaced.placed_at, ORDER_LINE, displaced.event_id, 0.0, 0.0, 0.0)
-            for _line_id, sku, _quantity, _price in displaced.lines:
-                sl = state.sku(sku)
-                sl.ledger.remove(withdrawn)
-                sl.reset_demand()
-            withdrawn_skus = tuple(line[1] for line in displaced.lines)
         # Dispatches that arrived before the order were priced without it.
-        waiting = book.dispatches.get(order.key) if kept else None
+        waiting = book.dispatches.get(order.key) if kept and displaced is None else None
+        earlier = tuple(waiting) if waiting else ()
         first = kept and displaced is None
-        earlier = tuple(waiting) if first and waiting else ()
-        state.pending.append((PLACED, order, kept, first, earlier, withdrawn_skus))
-        if waiting:
-            state.unpriced.update({dispatch.event_id: dispatch for dispatch in waiting})
+        late = t < state.open_from
+        state.pending.append((PLACED, order, kept, first, earlier, displaced, cancelled, late))
 
     def _order_cancelled(self, e: m.OrderCancelled, t: float) -> None:
-        state = self._touch(e.location, t)
+        state = self._touch(e.location, t, "order.cancelled")
+        if state is None:
+            return
         key = (e.location, e.order_id)
-        self._book.cancel(key)
-        order = self._book.orders.get(key)
-        if order is not None:
-            for sku in {sku for _line_id, sku, _quantity, _price in order.lines}:
-                state.sku(sku).cancel(order)
+        book = state.book
+        already = key in book.cancelled
+        book.cancel(key)
+        state.pending.append((CANCELLED, book.orders.get(key), already))
 
     def _dispatched(self, e: m.ShipmentDispatched, t: float) -> None:
+        state = self._touch(e.location, t, "shipment.dispatched")
+        if state is None:
+            return
         dispatch = dispatch_record(e, t)
-        book = self._book
+        book = state.book
         placement = book.first_placement(dispatch.order_key)  # priced now, for the counter
-        kept = placement is book.orders.get(dispatch.order_key)  # the windowed price too
         book.add_dispatch(dispatch)
-        self._touch(e.location, t).pending.append((DISPATCHED, dispatch, placement, kept))
+        state.pending.append((DISPATCHED, dispatch, placement, t < state.open_from))
 
     def _delivered(self, e: m.ShipmentDelivered, t: float) -> None:
-        self._touch(e.location, t)
-        self._book.add_delivery((e.location, e.shipment_id), (e.location, e.order_id), t)
+        state = self._touch(e.location, t, "shipment.delivered")
+        if state is not None:
+            state.book.add_delivery((e.location, e.shipment_id), (e.location, e.order_id), t)
 
     def _received(self, e: m.InboundReceived, t: float) -> None:
-        state = self._touch(e.location, t)
+        state = self._touch(e.location, t, "inbound.received")
+        if state is None:
+            return
         lead_days = (t - e.ordered_at.timestamp()) / DAY
         self._ctx.suppliers.add(e.supplier_id, lead_days)
-        self._ctx.own_receipts.add((e.location, e.sku), lead_days)
-        sl = state.sku(e.sku)
-        sl.receipt_supplier = latest(sl.receipt_supplier, (t, e.event_id, e.supplier_id))
-        sl.seen(t)
+        self._global_changed = True
+        state.receipts.add(e.sku, lead_days)
+        state.pending.append((RECEIVED, e.sku, t, e.event_id, e.supplier_id))
         self._uses_supplier(e.supplier_id, e.location)
 
     def _uses_supplier(self, supplier: str, code: str) -> None:
         # Receipts of a supplier move the lead times of every location it serves.
         served = self._supplier_locations.setdefault(supplier, set())
-        served.add(code)
+        if code not in served:
+            served.add(code)
+            self._global_changed = True
         self._dirty.update(served)
 
     def _snapshot(self, e: m.InventorySnapshot, t: float) -> None:
         location, supplier = e.location, e.supplier_id
+        state = self._touch(location, t, "inventory.snapshot")
+        if state is None:
+            return
         entry = (t, SNAPSHOT, e.event_id, e.on_hand, e.in_transit, e.unit_cost)
-        self._touch(location, t).pending.append((INVENTORY, e.sku, entry, supplier, e.sku_class))
+        state.pending.append((INVENTORY, e.sku, entry, supplier, e.sku_class, t < state.open_from))
         if supplier is not None:
             served = self._supplier_locations.get(supplier)
             if served is None:
                 served = self._supplier_locations[supplier] = set()
-            served.add(location)
+            if location not in served:
+                served.add(location)
+                self._global_changed = True
 
     def _adjusted(self, e: m.InventoryAdjusted, t: float) -> None:
+        state = self._touch(e.location, t, "inventory.adjusted")
+        if state is None:
+            return
         entry = (t, ADJUSTMENT, e.event_id, e.delta, 0.0, 0.0)
-        self._touch(e.location, t).pending.append((INVENTORY, e.sku, entry, None, None))
+        state.pending.append((INVENTORY, e.sku, entry, None, None, t < state.open_from))
+
+    def _global_event(self, t: float, kind: str) -> None:
+        """A disruption event: counted late when older than every location's open buckets.
+
+        Every location settles first, so what its pending events see of the
+        disruptions does not depend on when it settles.
+        """
+        newest = max((s.open_from for s in self._locations.values()), default=-math.inf)
+        if t < newest:
+            topic = TOPIC_OF[kind]
+            self._late[topic] = self._late.get(topic, 0) + 1
+        for state in self._locations.values():
+            try:
+                state.settle()
+            except Exception as error:  # contained to the location, as in `_close`
+                self.failures.append(LocationFailure(state.code, "exception", repr(error)[:500]))
+                state.pending.clear()
+        self._global_changed = True
+        self._dirty.update(self._locations)  # coverage can reach any location
 
     def _disruption_reported(self, e: m.DisruptionReported, t: float) -> None:
+        self._global_event(t, "disruption.reported")
         record = DisruptionRecord(
             e.disruption_id, e.event_id, t, e.kind, e.severity,
             e.supplier_id, tuple(e.locations), tuple(e.skus), e.expected_delay_days, e.description,
         )  # fmt: skip
-        self._disruptions.report(record)
-        self._dirty.update(self._locations)  # coverage can reach any location
+        self._ctx.disruptions.report(record)
 
     def _disruption_resolved(self, e: m.DisruptionResolved, t: float) -> None:
-        self._disruptions.resolve(e.disruption_id, t)
-        self._dirty.update(self._locations)
+        self._global_event(t, "disruption.resolved")
+        self._ctx.disruptions.resolve(e.disruption_id, t)
 
     def _forecast(self, e: m.ForecastPublished, t: float) -> None:
-        key = (e.sku, e.period_start.timestamp(), e.period_end.timestamp())
-        self._touch(e.location, t).forecasts.add(key, t, e.event_id, e.quantity)
+        state = self._touch(e.location, t, "forecast.published")
+        if state is not None:
+            key = (e.sku, e.period_start.timestamp(), e.period_end.timestamp())
+            state.forecasts.add(key, t, e.event_id, e.quantity)
 
     def _recommended(self, e: m.PolicyRecommended, t: float) -> None:
-        self._touch(e.location, t).planning.recommend(t, e.event_id, e.recommendation_id)
+        state = self._touch(e.location, t, "policy.recommended")
+        if state is not None:
+            state.planning.recommend(
+                t, e.event_id, e.recommendation_id, state.open_from, self._size
+            )
 
     def _overridden(self, e: m.PolicyOverridden, t: float) -> None:
-        self._touch(e.location, t).planning.override(t, e.recommendation_id)
+        state = self._touch(e.location, t, "policy.overridden")
+        if state is not None:
+            state.planning.override(t, e.recommendation_id, state.open_from, self._size)
 
     def _applied(self, e: m.PolicyApplied, t: float) -> None:
-        self._touch(e.location, t).planning.apply(t, e.event_id, e.sku)
+        state = self._touch(e.location, t, "policy.applied")
+        if state is not None:
+            state.pending.append((APPLIED, t, e.event_id, e.sku, t < state.open_from))
 
     # -- reading -------------------------------------------------------------------------
 
@@ -288,16 +378,9 @@ class KpiEngine:
         return [v for code in sorted(self._figures) for v in self._figures[code].views]
 
     def location_kpis(self, location: str, window: str) -> dict[str, float]:
-        """The KPIs of a location and window by short name, for alert rules.
+        """The ratio KPIs of one location and window by short name (see LocationFigures.kpis).
 
-        Keys (absent when the KPI is): fill_rate, line_fill_rate, otif, turns,
-        days_inventory_outstanding, excess_obsolete, stockout_events, forecast_wape,
-        forecast_mape, expedite_cost_sales, expedite_cost, sales,
-        service_per_million, cost_to_service_slope, working_capital_at_risk,
-        working_capital_at_risk_share, inventory_value, average_inventory_value,
-        policy_changes_per_sku_location, planner_override,
-        time_to_replan_median_seconds, covered_days. Empty for an unknown
-        location or window.
+        Absent KPIs are left out; an empty dict for an unknown location or window.
         """
         self._refresh()
         figures = self._figures.get(location)
@@ -314,7 +397,18 @@ class KpiEngine:
     def watermark(self, location: str) -> float | None:
         """The location's watermark (epoch seconds), None for an unknown location."""
         state = self._locations.get(location)
-        return state.watermark(self.settings.allowed_lateness_seconds) if state else None
+        return state.watermark(self._lateness) if state else None
+
+    def late_totals(self) -> dict[str, int]:
+        """Events counted late since this engine's state began, by input topic (unprefixed).
+
+        Dropped ones (older than any window) included; cumulative, and checkpointed.
+        """
+        totals = dict(self._late)
+        for state in self._locations.values():
+            for topic, count in state.late.items():
+                totals[topic] = totals.get(topic, 0) + count
+        return dict(sorted(totals.items()))
 
     def disruptions(self) -> list[DisruptionView]:
         """Every disruption seen, by id, with the SKU-locations it covers now.
@@ -326,7 +420,7 @@ class KpiEngine:
         """
         self._refresh()
         if self._disruption_views is None:
-            self._disruption_views = disruption_views(self._disruptions, self.sku_locations())
+            self._disruption_views = disruption_views(self._ctx.disruptions, self.sku_locations())
         return self._disruption_views
 
     # -- forgetting ----------------------------------------------------------------------
@@ -334,11 +428,61 @@ class KpiEngine:
     def prune(self) -> int:
         """Drop state no window can see any more; returns the number of items dropped.
 
-        Exported figures are unchanged: see `streams.core.pruning`.
+        Exported figures are unchanged, now and as events continue: see
+        `streams.core.pruning`.
         """
-        dropped = prune_engine(self._locations, self._ctx, self.settings)
+        dropped = sum(prune_location(state, self._ctx) for state in self._locations.values())
         self._dirty.update(self._locations)
         return dropped
+
+    # -- checkpoints ---------------------------------------------------------------------
+
+    def take_checkpoint_set(self) -> tuple[set[str], bool]:
+        """`(locations changed, global part changed)` since the last call; resets both."""
+        changed, self._changed = self._changed, set()
+        changed_global, self._global_changed = self._global_changed, False
+        return changed, changed_global
+
+    def dump_location(self, code: str) -> bytes:
+        """One location's state as a self-contained blob (see `streams.core.checkpoint`)."""
+        state = self._locations[code]
+        state.settle()
+        return checkpoint.dump_location(self.settings, state)
+
+    def dump_global(self) -> bytes:
+        """The state shared by all locations as a blob (see `streams.core.checkpoint`)."""
+        return checkpoint.dump_global(
+            self.settings,
+            checkpoint.GlobalState(
+                disruptions=self._ctx.disruptions,
+                suppliers=self._ctx.suppliers,
+                supplier_locations=self._supplier_locations,
+                late=self._late,
+            ),
+        )
+
+    @classmethod
+    def restore(
+        cls, settings: KpiSettings, global_blob: bytes | None, location_blobs: Iterable[bytes]
+    ) -> KpiEngine:
+        """An engine from checkpoint blobs (the global one may be missing: none was taken).
+
+        Raises `checkpoint.CheckpointError` when a blob is of another format or was
+        taken with settings that shape the state differently (bucket length, span).
+        """
+        engine = cls(settings)
+        if global_blob is not None:
+            found = checkpoint.load_global(settings, global_blob)
+            engine._ctx.disruptions = found.disruptions
+            engine._ctx.suppliers = found.suppliers
+            engine._supplier_locations = found.supplier_locations
+            engine._late = found.late
+        for blob in location_blobs:
+            state = checkpoint.load_location(settings, blob)
+            state.ctx = engine._ctx
+            engine._locations[state.code] = state
+        engine._dirty.update(engine._locations)
+        return engine
 
 
 class ComputedFigures:
@@ -375,4 +519,4 @@ class ComputedFigures:
         return self._engine.watermark(location)
 
     def disruptions(self) -> list[DisruptionView]:
-        return disruption_views(self._engine._disruptions, self.sku_locations())
+        return disruption_views(self._engine._ctx.disruptions, self.sku_locations())

@@ -3,19 +3,20 @@
 The forecast that counts for a period `(sku, period_start, period_end)` is the
 latest `forecast.published` (by occurred_at, then event_id) published at or
 before `period_start`: what planning acted on. One published later cannot
-rewrite the score, and a period without any is skipped. A period belongs to a
-window when its `period_end` is in the window (so it is closed:
-`period_end <= wm`).
+rewrite the score, and a period without any is skipped. So one forecast is kept
+per period, however often it is re-published. A period belongs to a window when
+its `period_end` is in `(start, wm]` (it is closed, and not wholly before the
+window). Its actual is the demand of the buckets starting in
+`[period_start, period_end)`: exact for periods on the bucket grid (whole UTC
+days with daily buckets), read on the grid otherwise.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
-
-from streams.core.demand import DemandSeries
 
 PeriodKey = tuple[str, float, float]
 """`(sku, period_start, period_end)` in epoch seconds."""
@@ -73,22 +74,21 @@ class ForecastBook:
             self._sorted = True
 
     def error(
-        self, lo: float, hi: float, demand: Callable[[str], DemandSeries | None]
+        self, lo: float, hi: float, actual: Callable[[str, float, float], float]
     ) -> ForecastError:
-        """Error over periods ending in `(lo, hi]`; A = units ordered in `[start, end)`."""
+        """Error over periods ending in `(lo, hi]`; A = `actual(sku, start, end)` (units)."""
         self._sort()
         i, j = bisect_right(self._ends, lo), bisect_right(self._ends, hi)
         errors: list[float] = []
         actuals: list[float] = []
         apes: list[float] = []
         for end, sku, start in self._by_end[i:j]:
-            series = demand(sku)
-            actual = series.period_total(start, end) if series is not None else 0.0
-            error = abs(actual - self._latest[(sku, start, end)][2])
+            units = actual(sku, start, end)
+            error = abs(units - self._latest[(sku, start, end)][2])
             errors.append(error)
-            actuals.append(actual)
-            if actual > 0:
-                apes.append(error / actual)
+            actuals.append(units)
+            if units > 0:
+                apes.append(error / units)
         return ForecastError(math.fsum(errors), math.fsum(actuals), math.fsum(apes), len(apes))
 
     def earliest_start(self) -> float:
@@ -96,9 +96,9 @@ class ForecastBook:
         return min((start for _end, _sku, start in self._by_end), default=math.inf)
 
     def prune(self, cut: float) -> int:
-        """Drop periods that ended before `cut`; returns how many."""
+        """Drop periods that ended at or before `cut` (no window reaches them); returns how many."""
         self._sort()
-        k = bisect_left(self._ends, cut)
+        k = bisect_right(self._ends, cut)
         for end, sku, start in self._by_end[:k]:
             del self._latest[(sku, start, end)]
         del self._by_end[:k], self._ends[:k]

@@ -1,88 +1,144 @@
 """Compute every KPI of one location from its state (docs/KPI_DEFINITIONS.md).
 
-Called only for locations that changed since the last report. Sums run over
+Called only for locations that changed since the last report. A window's
+figure is the sum of its closed buckets (`BucketColumns`, one number per
+bucket) plus the open buckets' raw part up to the watermark, so the cost of a
+report grows with SKU-locations and buckets, not with events. Sums run over
 canonically ordered data or through `math.fsum`, so the figures are the same
-for any arrival order of the same events and before and after pruning.
+for any arrival order of the events of open buckets.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
-from dataclasses import dataclass
+from bisect import bisect_left
+from dataclasses import dataclass, field
 
+from streams.core.columns import COGS, EXPEDITE, INTEGRAL, SALES
+from streams.core.context import UNCERTAINTY_WINDOW, Context
 from streams.core.coverage import LocationCoverage
-from streams.core.demand import DemandSeries
+from streams.core.demand import daily_demand
 from streams.core.figures import MILLION, LocationFigures, PeriodPoint, WindowFigures
+from streams.core.history import DEMAND
 from streams.core.location import LocationState
-from streams.core.orders import ServiceBook
-from streams.core.planning import DisruptionBook
 from streams.core.ratios import coefficient_of_variation
 from streams.core.replan import replan_status
 from streams.core.service import Row, period_fill_rates, population
 from streams.core.sku_location import SkuLocation
-from streams.core.uncertainty import LeadTime, LeadTimeBook, outlook
+from streams.core.uncertainty import LeadTime, outlook
 from streams.core.views import SkuLocationView
-from streams.core.windows import DAY, complete_periods, covered_span, day_count, period_label
-from streams.settings import KpiSettings
+from streams.core.windows import (
+    DAY,
+    bucket_index,
+    complete_periods,
+    covered_days,
+    covered_span,
+    period_label,
+    window_start,
+)
 
-UNCERTAINTY_WINDOW = 30 * DAY
-"""Span of the uncertainty model and of the cost-to-service points (the 30d window).
+__all__ = ["UNCERTAINTY_WINDOW", "Context", "location_figures"]
 
-The model's expected daily demand `d` feeds days of cover, safety stock, the
-projected stockout and E&O alike, so E&O does not depend on a KPI window.
-"""
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    """One window of the location: `[start, wm]`, covered from `covered_from`."""
+
+    start: float
+    covered_from: float
+    seconds: float  # covered seconds
+    k_lo: int  # its first bucket
+    first_day: int  # first UTC day of its daily demand
+    days: int
+
+
+def _span(wm: float, window_s: float, first: float, size: float) -> _Span:
+    start = window_start(wm, window_s, size)
+    covered_from, seconds = covered_span(wm, window_s, first, size)
+    first_day, days = covered_days(covered_from, wm)
+    return _Span(start, covered_from, seconds, bucket_index(start, size), first_day, days)
+
+
+def _lead_time(state: LocationState, sl: SkuLocation, ctx: Context) -> LeadTime | None:
+    """Supplier's receipts, else the SKU-location's own, else None (use the default)."""
+    found = ctx.supplier_lead_time(sl.supplier)
+    if found is not None:
+        return found
+    own = state.receipts.stats(sl.sku)
+    return own if own.receipts else None
 
 
 @dataclass
-class Context:
-    """Engine-wide state a location report reads."""
+class _Scene:
+    """What every window of one location reads, computed once per report."""
 
-    settings: KpiSettings
-    windows: tuple[tuple[str, float], ...]  # (label, seconds)
-    z: float
-    book: ServiceBook
-    suppliers: LeadTimeBook[str]
-    own_receipts: LeadTimeBook[tuple[str, str]]
-    disruptions: DisruptionBook
+    state: LocationState
+    ctx: Context
+    wm: float
+    k_open: int
+    skus: list[SkuLocation]
+    value: float
+    known: int
+    disrupted: frozenset[str]  # SKUs an active disruption covers here
+    replans: tuple[tuple[float, float], ...]  # (reported_at, seconds to the replan)
+    rows: list[Row]  # orders due over the longest span
+    promised: list[float]
+    points: list[PeriodPoint]
+    # The open buckets' part up to the watermark, summed over SKU-locations.
+    open_integral: float = 0.0
+    open_cogs: float = 0.0
+    open_starts: int = 0
+    open_sales: float = 0.0
+    open_expedite: float = 0.0
+    daily: dict[tuple[int, int, int], list[list[float]]] = field(default_factory=dict)
 
-    def lead_time(self, sl: SkuLocation) -> LeadTime | None:
-        """Supplier's receipts, else the SKU-location's own, else None (use the default)."""
-        supplier = sl.supplier
-        if supplier is not None:
-            found = self.suppliers.stats(supplier)
-            if found.receipts:
-                return found
-        own = self.own_receipts.stats((sl.location, sl.sku))
-        return own if own.receipts else None
+    def daily_of(self, span: _Span) -> list[list[float]]:
+        """Per SKU-location (in `skus` order), its units ordered per covered day of the span."""
+        key = (span.k_lo, span.first_day, span.days)
+        found = self.daily.get(key)
+        if found is None:
+            size, k_open, wm = self.ctx.size, self.k_open, self.wm
+            found = self.daily[key] = [
+                daily_demand(
+                    sl.history, sl.demand, size, span.k_lo, k_open, wm, span.first_day, span.days
+                )
+                for sl in self.skus
+            ]
+        return found
 
-
-def _counters(state: LocationState) -> tuple[tuple[str, float], ...]:
-    """Lifetime counters, as processed (streams.core.counters)."""
-    return (
-        *state.counters.totals(),
-        ("inventory_overrides_unmatched_total", float(state.planning.unmatched_overrides)),
-    )
+    def actual(self, sku: str, start: float, end: float) -> float:
+        """Units ordered in the buckets starting in `[start, end)` (a forecast period's A)."""
+        sl = self.state.skus.get(sku)
+        if sl is None:
+            return 0.0
+        size = self.ctx.size
+        lo, hi = math.ceil(start / size), math.ceil(end / size)
+        parts = []
+        if sl.history is not None:
+            parts = [units for _k, units in sl.history.records(DEMAND, lo, min(hi, self.k_open))]
+        if sl.demand is not None and hi > self.k_open:
+            parts += [u for k, u in sl.demand.by_bucket(size).items() if lo <= k < hi]
+        return math.fsum(parts)
 
 
 def _view(
+    state: LocationState,
     sl: SkuLocation,
     daily: list[float],
-    covered_days: float,
+    covered: float,
     wm: float,
     ctx: Context,
-    book: ServiceBook,
 ) -> SkuLocationView:
-    """The SKU-location's current position and uncertainty model (30d demand buckets).
+    """The SKU-location's current position and uncertainty model (30d daily demand).
 
-    `covered_days` is the covered part of the 30d model window (fractional days),
-    `wm` the location's watermark, from which the projected stockout is counted.
+    `covered` is the covered part of the 30d model window (fractional days), `wm`
+    the location's watermark, from which the projected stockout is counted.
     """
-    walk = sl.ledger.current
+    walk = sl.current
     model = outlook(
         daily,
-        covered_days,
-        ctx.lead_time(sl),
+        covered,
+        _lead_time(state, sl, ctx),
         ctx.settings.default_lead_time_days,
         walk.on_hand,
         walk.in_transit,
@@ -96,8 +152,8 @@ def _view(
         supplier_id=sl.supplier,
         on_hand=walk.on_hand,
         in_transit=walk.in_transit,
-        unit_cost=sl.ledger.unit_cost,
-        value=sl.ledger.value,
+        unit_cost=sl.unit_cost,
+        value=sl.value,
         stocked_out=walk.stocked_out,
         stockout_started_at=walk.open_since,
         expected_daily_demand=model.daily_demand,
@@ -108,49 +164,43 @@ def _view(
         safety_stock=model.safety_stock,
         projected_stockout_at=model.projected_stockout_at,
         at_risk=model.at_risk,
-        has_open_strategic_orders=sl.has_open_strategic_orders(book),
+        has_open_strategic_orders=sl.has_open_strategic_orders(state.book),
         last_event_at=sl.last_event_at,
     )
 
 
 def _periods(
-    state: LocationState,
-    rows: list[Row],
-    skus: list[SkuLocation],
-    wm: float,
-    span: float,
-    period: float,
+    state: LocationState, rows: list[Row], wm: float, start: float, ctx: Context
 ) -> list[PeriodPoint]:
-    """Complete cost-to-service periods strictly inside the span: start > wm - span, end <= wm.
+    """Complete cost-to-service periods inside `[start, wm]` (all their buckets are closed).
 
-    `rows` are the orders due in `(wm - span, wm]`, by promised time.
+    `rows` are the orders due from `start` on, by promised time.
     """
-    starts = [start for start in complete_periods(wm, period, wm - span) if start > wm - span]
+    period = float(ctx.settings.cost_to_service_period_seconds)
+    starts = complete_periods(wm, period, start)
     if not starts:
         return []
     promised = [row[0] for row in rows]
     rows = rows[bisect_left(promised, starts[0]) : bisect_left(promised, starts[-1] + period)]
     points: list[PeriodPoint] = []
-    for start, rate in zip(starts, period_fill_rates(rows, starts, period), strict=True):
-        end = start + period
-        a = max(start, state.first_at)
+    size, first = ctx.size, state.first_at
+    for begin, rate in zip(starts, period_fill_rates(rows, starts, period), strict=True):
+        end = begin + period
+        a = max(begin, first)
         average = None
         if end > a:
-            area = state.period_values.get((a, end))
-            if area is None:
-                area = math.fsum(sl.ledger.integral(a, end) for sl in skus)
-                state.period_values[(a, end)] = area
+            area = state.columns.total(INTEGRAL, bucket_index(begin, size), bucket_index(end, size))
             average = area / (end - a)
-        points.append(PeriodPoint(start, period_label(start, period), rate, average))
+        points.append(PeriodPoint(begin, period_label(begin, period), rate, average))
     return points
 
 
 def _slope(points: list[PeriodPoint], lo: float) -> float | None:
-    """ΔFR ÷ (ΔV ÷ 1e6) between the last two periods after `lo` with a fill rate and a value."""
+    """ΔFR ÷ (ΔV ÷ 1e6) between the last two periods from `lo` with a fill rate and a value."""
     usable = [
         p
         for p in points
-        if p.start > lo and p.fill_rate is not None and p.average_value is not None
+        if p.start >= lo and p.fill_rate is not None and p.average_value is not None
     ]
     if len(usable) < 2:
         return None
@@ -161,22 +211,26 @@ def _slope(points: list[PeriodPoint], lo: float) -> float | None:
     return (last.fill_rate - before.fill_rate) / (delta_value / MILLION)  # type: ignore[operator]
 
 
-def _volatile(sl: SkuLocation, daily: list[float], ctx: Context, disrupted: frozenset[str]) -> bool:
+def _volatile(
+    state: LocationState,
+    sl: SkuLocation,
+    daily: list[float],
+    ctx: Context,
+    disrupted: frozenset[str],
+) -> bool:
     """Whether the SKU-location's value is working capital at risk.
 
-    Demand CV over the window's daily buckets, or the lead-time CV of its
-    supplier (every receipt seen), or an active disruption covering it
-    (`disrupted`: the SKUs of the location some active disruption covers).
+    Demand CV over the window's daily sums, or the lead-time CV of its supplier
+    (every receipt seen), or an active disruption covering it (`disrupted`: the
+    SKUs of the location some active disruption covers).
     """
     s = ctx.settings
     cv = coefficient_of_variation(daily)
     if cv is not None and cv > s.cv_threshold:
         return True
-    supplier = sl.supplier
-    if supplier is not None:
-        lead_cv = ctx.suppliers.stats(supplier).cv
-        if lead_cv is not None and lead_cv > s.lead_time_cv_threshold:
-            return True
+    lead = ctx.supplier_lead_time(sl.supplier)
+    if lead is not None and lead.cv is not None and lead.cv > s.lead_time_cv_threshold:
+        return True
     return sl.sku in disrupted
 
 
@@ -190,126 +244,126 @@ def _excess_obsolete(
     """E&O value ($), one point-in-time figure of the location.
 
     Obsolete (judged only once the location's data spans `obsolete_after_days`):
-    the whole value of a SKU-location without demand in the last
-    `obsolete_after_days`. Excess, for the others: the part of on_hand above
+    the whole value of a SKU-location with no order line placed after
+    `wm - obsolete_after_days`. Excess, for the others: the part of on_hand above
     `excess_cover_days` x the model's expected daily demand, at its unit cost.
     """
     s = ctx.settings
     horizon = wm - s.obsolete_after_days * DAY
     parts: list[float] = []
     for sl, view in zip(skus, views, strict=True):
-        value = sl.ledger.value
+        value = view.value
         if value <= 0:
             continue
-        if judged and not sl.demand.any_between(horizon, wm):
+        if judged and sl.last_demand_at <= horizon:
             parts.append(value)
             continue
-        excess = max(
-            0.0, sl.ledger.current.on_hand - s.excess_cover_days * view.expected_daily_demand
-        )
-        parts.append(excess * sl.ledger.unit_cost)
+        excess = max(0.0, view.on_hand - s.excess_cover_days * view.expected_daily_demand)
+        parts.append(excess * view.unit_cost)
     return math.fsum(parts)
 
 
-@dataclass
-class _Scene:
-    """What every window of one location reads, computed once per report."""
-
-    state: LocationState
-    ctx: Context
-    wm: float
-    skus: list[SkuLocation]
-    daily: list[list[float]]  # per SKU-location, demand per day back from wm
-    value: float
-    known: int
-    disrupted: frozenset[str]  # SKUs an active disruption covers here
-    replans: tuple[tuple[float, float], ...]  # (reported_at, seconds to the replan)
-    rows: list[Row]  # orders due over the longest span
-    promised: list[float]
-    points: list[PeriodPoint]
-
-    def demand_of(self, sku: str) -> DemandSeries | None:
-        found = self.state.skus.get(sku)
-        return found.demand if found is not None else None
-
-
-def _window(
-    scene: _Scene, label: str, seconds: float, start: float, covered: float
-) -> WindowFigures:
-    """The KPIs of one trailing window `(wm - seconds, wm]` covered from `start`."""
+def _window(scene: _Scene, label: str, span: _Span) -> WindowFigures:
+    """The KPIs of one window `[start, wm]` covered from `covered_from`."""
     state, ctx, wm, skus = scene.state, scene.ctx, scene.wm, scene.skus
-    lo, days = wm - seconds, covered / DAY
-    n_days = day_count(days)
-    applied, overrides, recommendations = state.planning.counts(lo, wm)
-    dispatches = state.dispatches.between(lo, wm)
+    columns, k_lo, k_open = state.columns, span.k_lo, scene.k_open
+    days = span.seconds / DAY
+    applied, overrides, recommendations = state.planning.counts(
+        span.start, wm, state.open_from, ctx.size
+    )
     at_risk = [
-        sl.ledger.value
-        for sl, d in zip(skus, scene.daily, strict=True)
-        if sl.ledger.value > 0 and _volatile(sl, d[:n_days], ctx, scene.disrupted)
+        sl.value
+        for sl, daily in zip(skus, scene.daily_of(span), strict=True)
+        if sl.value > 0 and _volatile(state, sl, daily, ctx, scene.disrupted)
     ]
+    integral = math.fsum([columns.total(INTEGRAL, k_lo, k_open), scene.open_integral])
+    forecast = state.forecasts.error(span.start, wm, scene.actual)
     return WindowFigures(
         window=label,
         covered_days=days,
-        cogs=math.fsum(sl.ledger.cogs_between(lo, wm) for sl in skus),
-        average_value=(
-            math.fsum(sl.ledger.integral(start, wm) for sl in skus) / covered if covered else None
-        ),
+        cogs=math.fsum([columns.total(COGS, k_lo, k_open), scene.open_cogs]),
+        average_value=integral / span.seconds if span.seconds else None,
         current_value=scene.value,
-        service=population(scene.rows[bisect_right(scene.promised, lo) :]),
-        stockouts=sum(sl.ledger.starts_between(lo, wm) for sl in skus),
-        forecast=state.forecasts.error(lo, wm, scene.demand_of),
-        expedite_cost=math.fsum(d.expedite_cost for d in dispatches),
-        sales=math.fsum(state.dispatch_sales[d.event_id] for d in dispatches),
-        cost_to_service_slope=_slope(scene.points, lo),
+        service=population(scene.rows[bisect_left(scene.promised, span.start) :]),
+        stockouts=columns.starts_between(k_lo, k_open) + scene.open_starts,
+        forecast=forecast,
+        expedite_cost=math.fsum([columns.total(EXPEDITE, k_lo, k_open), scene.open_expedite]),
+        sales=math.fsum([columns.total(SALES, k_lo, k_open), scene.open_sales]),
+        cost_to_service_slope=_slope(scene.points, span.start),
         working_capital_at_risk=math.fsum(at_risk),
         policy_changes=applied,
         sku_locations=scene.known,
         overrides=overrides,
         recommendations=recommendations,
-        replans=tuple(x for t, x in scene.replans if lo < t <= wm),
+        replans=tuple(x for t, x in scene.replans if span.start <= t <= wm),
     )
+
+
+def _open_part(scene: _Scene) -> None:
+    """Sum the open buckets up to the watermark over the location's SKU-locations."""
+    state, wm = scene.state, scene.wm
+    open_from = state.open_from
+    integrals: list[float] = []
+    cogs: list[float] = []
+    starts = 0
+    held: list[float] = []
+    for sl in scene.skus:
+        ledger = sl.ledger
+        if ledger is None:
+            if sl.base.on_hand > 0 and sl.base.cost is not None:
+                held.append(sl.base.on_hand * sl.base.cost)
+            continue
+        integrals.append(ledger.integral(open_from, wm))
+        cogs.append(ledger.cogs_between(open_from, wm))
+        starts += ledger.starts_between(open_from, wm)
+    if held and wm > open_from:
+        integrals.append(math.fsum(held) * (wm - open_from))
+    scene.open_integral = math.fsum(integrals)
+    scene.open_cogs = math.fsum(cogs)
+    scene.open_starts = starts
+    book = state.book
+    due = [d for d in state.open_dispatches if d.dispatched_at <= wm]
+    scene.open_sales = math.fsum(book.sales(d) for d in due)
+    scene.open_expedite = math.fsum(d.expedite_cost for d in due)
 
 
 def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
     """Every KPI of the location at its current watermark."""
     state.settle()
-    s, book = ctx.settings, ctx.book
-    wm, first = state.watermark(s.allowed_lateness_seconds), state.first_at
+    s, size = ctx.settings, ctx.size
+    wm, first = state.watermark(ctx.lateness), state.first_at
+    open_from = state.open_from
     skus = [state.skus[k] for k in sorted(state.skus)]
-    edge = math.inf  # the earliest time any value changed since the last report
     for sl in skus:
-        sl.build(book)
-        edge = min(edge, sl.revalued_from)
-        sl.revalued_from = math.inf
-    state.period_values = {k: v for k, v in state.period_values.items() if k[1] <= edge}
-    state.price_dispatches(book)
-    spans = [covered_span(wm, seconds, first) for _label, seconds in ctx.windows]
-    model_covered = covered_span(wm, UNCERTAINTY_WINDOW, first)[1] / DAY  # fractional days
-    model_days = day_count(model_covered)
-    most_days = max([model_days] + [day_count(seconds / DAY) for _start, seconds in spans])
-    daily = [sl.demand.daily(wm, most_days) for sl in skus]
-    span = max([UNCERTAINTY_WINDOW] + [seconds for _label, seconds in ctx.windows])
-    rows = state.orders.rows(book, wm - span, wm)  # every window and period is a part of these
+        sl.build(state.book, open_from)
+    spans = [_span(wm, seconds, first, size) for _label, seconds in ctx.windows]
+    model = _span(wm, UNCERTAINTY_WINDOW, first, size)
+    model_covered = model.seconds / DAY  # fractional days
+    lo = min([model.start] + [span.start for span in spans])
+    rows = state.orders.rows(state.book, lo, wm)  # every window and period is a part of these
     coverage = LocationCoverage(state.code, state.skus)
-    status = replan_status(state, ctx.disruptions, coverage)
-    value = math.fsum(sl.ledger.value for sl in skus)
+    status = replan_status(state, ctx.disruptions, coverage, size)
+    value = math.fsum(sl.value for sl in skus)
     scene = _Scene(
         state=state,
         ctx=ctx,
         wm=wm,
+        k_open=bucket_index(open_from, size),
         skus=skus,
-        daily=daily,
         value=value,
         known=sum(sl.known for sl in skus),
         disrupted=coverage.disrupted(ctx.disruptions.active()),
         replans=status.observations,
         rows=rows,
         promised=[row[0] for row in rows],
-        points=_periods(state, rows, skus, wm, span, s.cost_to_service_period_seconds),
+        points=[],
     )
+    due = rows[bisect_left(scene.promised, model.start) :]
+    scene.points = _periods(state, due, wm, model.start, ctx)
+    _open_part(scene)
     views = tuple(
-        _view(sl, d[:model_days], model_covered, wm, ctx, book)
-        for sl, d in zip(skus, daily, strict=True)
+        _view(state, sl, daily, model_covered, wm, ctx)
+        for sl, daily in zip(skus, scene.daily_of(model), strict=True)
     )
     judged = wm - first >= s.obsolete_after_days * DAY
     return LocationFigures(
@@ -321,13 +375,16 @@ def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
         if model_covered > 0
         else None,
         windows=tuple(
-            _window(scene, label, seconds, start, covered)
-            for (label, seconds), (start, covered) in zip(ctx.windows, spans, strict=True)
+            _window(scene, label, span)
+            for (label, _seconds), span in zip(ctx.windows, spans, strict=True)
         ),
         views=views,
-        periods=tuple(p for p in scene.points if p.start > wm - UNCERTAINTY_WINDOW),
+        periods=tuple(scene.points),
         replans=tuple(sorted(x for _t, x in scene.replans)),
         awaiting_replan=status.awaiting,
         oldest_awaiting_at=status.oldest_awaiting,
-        counters=_counters(state),
+        counters=(
+            *state.counters.totals(),
+            ("inventory_overrides_unmatched_total", float(state.planning.unmatched_overrides)),
+        ),
     )

@@ -249,13 +249,14 @@ class ServiceBook:
 
     def prune(
         self, prunable: Callable[[OrderRecord | None, list[DispatchRecord]], bool]
-    ) -> list[OrderRecord]:
+    ) -> tuple[list[OrderRecord], list[DispatchRecord]]:
         """Drop the orders (with their dispatches and deliveries) `prunable` accepts.
 
-        Returns the dropped order records, for the lifetime counters.
+        Returns the dropped order records and dispatches.
         """
         dropped: list[OrderRecord] = []
-        for key in set(self.orders) | set(self.dispatches):
+        gone: list[DispatchRecord] = []
+        for key in sorted(set(self.orders) | set(self.dispatches)):
             order = self.orders.get(key)
             dispatches = self.dispatches.get(key, [])
             if not prunable(order, dispatches):
@@ -264,8 +265,25 @@ class ServiceBook:
                 dropped.append(self.orders.pop(key))
             self._displaced_first.pop(key, None)
             for dispatch in self.dispatches.pop(key, []):
+                gone.append(dispatch)
                 self.delivered.pop(dispatch.shipment_key, None)
                 self._shipment_orders.pop(dispatch.shipment_key, None)
             self.cancelled.discard(key)
             self._outcomes.pop(key, None)
-        return dropped
+        return dropped, gone
+
+    def forget_deliveries(self, cut: float) -> int:
+        """Drop deliveries before `cut` of shipments no dispatch in the book names; how many."""
+        orphans = [
+            shipment
+            for shipment, t in self.delivered.items()
+            if t < cut and shipment not in self._shipment_orders
+        ]
+        for shipment in orphans:
+            del self.delivered[shipment]
+        return len(orphans)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_outcomes"] = {}  # a cache
+        return state

@@ -1,4 +1,4 @@
-"""The planning system: policy changes, overrides, disruptions and time-to-replan.
+"""The planning system: policy changes, overrides and disruptions.
 
 Coverage (SPEC §4, working capital at risk): a disruption covers the
 SKU-location `(location, sku)` whose supplier is `s` when every filter it
@@ -11,9 +11,11 @@ time-to-replan all use this one test.
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
-from collections.abc import Callable
+import math
+from collections.abc import Collection
 from dataclasses import dataclass
+
+from streams.core.windows import bucket_index
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,94 +79,171 @@ class DisruptionBook:
 
 
 class PlanningLog:
-    """Policy events of one location, sorted lazily by time.
+    """Policy events of one location: counts per closed bucket, raw events of open buckets.
 
-    Recommendations are keyed by `recommendation_id` (the earliest publication of
-    an id counts, by time then event id); an override matches the recommendation
-    with its id at this location. An override processed while its recommendation
-    is unknown is counted in `unmatched_overrides` (a lifetime counter: it stays
-    counted if the recommendation arrives later) and never enters the ratio.
+    Policies applied are counted per bucket; for time-to-replan each closed bucket
+    also keeps the first time each SKU's policy was applied in it (so the first
+    replan after a disruption can be found without keeping every event), and
+    `frozen` keeps replans worked out exactly from raw events before those were
+    folded (`streams.core.replan`).
+
+    Recommendations are keyed by `recommendation_id` within the window (the
+    earliest publication of an id counts, by time then event id) and counted per
+    bucket, with the matched ones (those with a `policy.overridden` of the same
+    id at this location, at any time). An override processed while its
+    recommendation is unknown is counted in `unmatched_overrides` (a lifetime
+    counter: it stays counted if the recommendation arrives later) and never
+    enters the ratio.
     """
 
     def __init__(self) -> None:
-        self._applied: list[tuple[float, str, str]] = []  # (t, event_id, sku)
-        self._applied_times: list[float] = []
-        self._recommended: dict[str, tuple[float, str]] = {}  # id -> (t, event_id)
-        self._by_time: list[tuple[float, str]] = []  # (t, recommendation_id), sorted
-        self._times: list[float] = []
-        self._overridden: dict[str, float] = {}  # recommendation_id -> earliest override
+        self.recommended: dict[str, tuple[float, str]] = {}  # id -> (t, event_id)
+        self.overridden: dict[str, float] = {}  # recommendation_id -> earliest override
         self.unmatched_overrides = 0
-        self._dirty = False
+        self.open_applied: list[tuple[float, str, str]] = []  # (t, event_id, sku)
+        self.open_recommended: set[str] = set()  # ids whose publication is in an open bucket
+        self.applied: dict[int, int] = {}  # bucket -> policies applied
+        self.recommendations: dict[int, int] = {}  # bucket -> recommendations
+        self.matched: dict[int, int] = {}  # bucket -> recommendations overridden
+        self.first_applied: dict[int, dict[str, float]] = {}  # bucket -> sku -> first time
+        self.frozen: dict[str, float] = {}  # disruption_id -> time of its replan here
 
-    def apply(self, t: float, event_id: str, sku: str) -> None:
-        self._applied.append((t, event_id, sku))
-        self._dirty = True
+    # -- recording --------------------------------------------------------------------------
 
-    def recommend(self, t: float, event_id: str, recommendation_id: str) -> None:
-        kept = self._recommended.get(recommendation_id)
-        if kept is None or (t, event_id) < kept:
-            self._recommended[recommendation_id] = (t, event_id)
-            self._dirty = True
+    def recommend(self, t: float, event_id: str, rid: str, open_from: float, size: float) -> None:
+        kept = self.recommended.get(rid)
+        if kept is not None and kept <= (t, event_id):
+            return
+        if kept is not None:
+            self._count(rid, kept[0], -1, open_from, size)
+        self.recommended[rid] = (t, event_id)
+        self._count(rid, t, 1, open_from, size)
 
-    def override(self, t: float, recommendation_id: str) -> None:
-        if recommendation_id not in self._recommended:
+    def _count(self, rid: str, t: float, sign: int, open_from: float, size: float) -> None:
+        if t >= open_from:
+            if sign > 0:
+                self.open_recommended.add(rid)
+            else:
+                self.open_recommended.discard(rid)
+            return
+        k = bucket_index(t, size)
+        self.recommendations[k] = self.recommendations.get(k, 0) + sign
+        if rid in self.overridden:
+            self.matched[k] = self.matched.get(k, 0) + sign
+
+    def override(self, t: float, rid: str, open_from: float, size: float) -> None:
+        kept = self.recommended.get(rid)
+        if kept is None:
             self.unmatched_overrides += 1
-        self._overridden[recommendation_id] = min(t, self._overridden.get(recommendation_id, t))
+        first = rid not in self.overridden
+        self.overridden[rid] = min(t, self.overridden.get(rid, t))
+        if first and kept is not None and kept[0] < open_from:
+            k = bucket_index(kept[0], size)
+            self.matched[k] = self.matched.get(k, 0) + 1
 
-    def _sort(self) -> None:
-        if self._dirty:
-            self._applied.sort()
-            self._applied_times = [a[0] for a in self._applied]
-            self._by_time = sorted((t, rid) for rid, (t, _eid) in self._recommended.items())
-            self._times = [t for t, _rid in self._by_time]
-            self._dirty = False
+    def apply_open(self, t: float, event_id: str, sku: str) -> None:
+        """A policy applied in an open bucket."""
+        self.open_applied.append((t, event_id, sku))
 
-    def counts(self, lo: float, hi: float) -> tuple[int, int, int]:
-        """`(policies applied, recommendations overridden, recommendations)` in `(lo, hi]`.
+    def apply_closed(self, t: float, sku: str, size: float) -> None:
+        """A policy applied in a closed bucket (folded, or late)."""
+        k = bucket_index(t, size)
+        self.applied[k] = self.applied.get(k, 0) + 1
+        firsts = self.first_applied.get(k)
+        if firsts is None:
+            firsts = self.first_applied[k] = {}
+        if t < firsts.get(sku, math.inf):
+            firsts[sku] = t
+
+    def fold(self, cut: float, size: float) -> list[tuple[float, str, str]]:
+        """Close the open buckets before `cut`; returns the policies applied in them, sorted."""
+        folded = sorted(a for a in self.open_applied if a[0] < cut)
+        if folded:
+            self.open_applied = [a for a in self.open_applied if a[0] >= cut]
+            for t, _event_id, sku in folded:
+                self.apply_closed(t, sku, size)
+        for rid in sorted(self.open_recommended):
+            t = self.recommended[rid][0]
+            if t < cut:
+                self.open_recommended.discard(rid)
+                self._count(rid, t, 1, cut, size)
+        return folded
+
+    # -- reading ----------------------------------------------------------------------------
+
+    def counts(self, lo: float, wm: float, open_from: float, size: float) -> tuple[int, int, int]:
+        """`(policies applied, recommendations overridden, recommendations)` in `[lo, wm]`.
 
         A recommendation is in the window by its time; its override may come at
         any time (matched by `recommendation_id`), so the share is within 0..1.
         """
-        self._sort()
-        i, j = bisect_right(self._times, lo), bisect_right(self._times, hi)
-        overridden = self._overridden
-        matched = sum(1 for _t, rid in self._by_time[i:j] if rid in overridden)
+        k_lo, k_open = bucket_index(lo, size), bucket_index(open_from, size)
+
+        def closed(cells: dict[int, int]) -> int:
+            if k_open - k_lo < len(cells):
+                return sum(cells.get(k, 0) for k in range(k_lo, k_open))
+            return sum(n for k, n in cells.items() if k_lo <= k < k_open)
+
+        applied = closed(self.applied) + sum(1 for a in self.open_applied if lo <= a[0] <= wm)
+        recommended = [r for r in self.open_recommended if self.recommended[r][0] <= wm]
         return (
-            bisect_right(self._applied_times, hi) - bisect_right(self._applied_times, lo),
-            matched,
-            j - i,
+            applied,
+            closed(self.matched) + sum(1 for r in recommended if r in self.overridden),
+            closed(self.recommendations) + len(recommended),
         )
 
-    def first_applied(
-        self, since: float, until: float | None, accept: Callable[[str], bool]
+    def first_closed(
+        self,
+        since: float,
+        until: float | None,
+        covered: Collection[str],
+        open_from: float,
+        size: float,
     ) -> float | None:
-        """Time of the first `policy.applied` in `[since, until)` whose SKU `accept`s.
-
-        `until` None: no end (the disruption is still active).
-        """
-        self._sort()
-        for t, _event_id, sku in self._applied[bisect_left(self._applied_times, since) :]:
-            if until is not None and t >= until:
-                return None
-            if accept(sku):
-                return t
+        """Earliest closed-bucket application in `[since, until)` of a covered SKU (first per
+        SKU and bucket; None when there is none)."""
+        k_since, k_open = bucket_index(since, size), bucket_index(open_from, size)
+        for k in sorted(k for k in self.first_applied if k_since <= k < k_open):
+            found = [
+                t
+                for sku, t in self.first_applied[k].items()
+                if since <= t and (until is None or t < until) and sku in covered
+            ]
+            if found:
+                return min(found)
         return None
 
-    def prune(self, cut: float) -> int:
-        """Drop events before `cut`; returns how many.
+    def first_open(
+        self, since: float, until: float | None, covered: Collection[str]
+    ) -> float | None:
+        """Earliest open-bucket application in `[since, until)` of a covered SKU."""
+        found = [
+            t
+            for t, _event_id, sku in self.open_applied
+            if since <= t and (until is None or t < until) and sku in covered
+        ]
+        return min(found) if found else None
+
+    # -- forgetting -----------------------------------------------------------------------
+
+    def prune(self, k: int, cut: float) -> int:
+        """Forget buckets before `k` and recommendations before `cut`; returns how many.
 
         An override whose recommendation is pruned goes with it.
         """
-        self._sort()
-        k = bisect_left(self._applied_times, cut)
-        r = bisect_left(self._times, cut)
-        for _t, rid in self._by_time[:r]:
-            del self._recommended[rid]
-            self._overridden.pop(rid, None)
+        dropped = 0
+        for cells in (self.applied, self.recommendations, self.matched, self.first_applied):
+            old = [key for key in cells if key < k]
+            for key in old:
+                del cells[key]  # type: ignore[attr-defined]
+            dropped += len(old)
+        gone = [rid for rid, (t, _eid) in self.recommended.items() if t < cut]
+        for rid in gone:
+            del self.recommended[rid]
+            self.overridden.pop(rid, None)
         orphans = [
-            rid for rid, t in self._overridden.items() if t < cut and rid not in self._recommended
+            rid for rid, t in self.overridden.items() if t < cut and rid not in self.recommended
         ]
         for rid in orphans:
-            del self._overridden[rid]
-        del self._applied[:k], self._applied_times[:k], self._by_time[:r], self._times[:r]
-        return k + r + len(orphans)
+            del self.overridden[rid]
+        return dropped + len(gone) + len(orphans)

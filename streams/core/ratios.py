@@ -80,3 +80,20 @@ class ExactSum:
     def total(self, *more: Iterable[float]) -> float:
         """Correctly rounded sum of everything added plus the values in `more`."""
         return math.fsum(chain(self._partials, *more))
+
+    def partials(self) -> list[float]:
+        """The exact state: non-overlapping partials whose exact sum is everything added."""
+        return list(self._partials)
+
+    @staticmethod
+    def of(partials: Iterable[float]) -> ExactSum:
+        """An exact sum restored from `partials()`."""
+        found = ExactSum()
+        found._partials = list(partials)
+        return found
+
+    def __getstate__(self) -> list[float]:
+        return self._partials
+
+    def __setstate__(self, state: list[float]) -> None:
+        self._partials = list(state)

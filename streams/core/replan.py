@@ -6,6 +6,13 @@ that location, at or after it and before its resolution, for a SKU-location
 the disruption covers there. A policy applied at or after the resolution is
 not a replan: a disruption resolved without one is never observed.
 
+The location keeps policies applied raw in its open buckets and, per closed
+bucket, the first application of each SKU (`PlanningLog`); a replan found in
+raw events just before they were folded is kept in `PlanningLog.frozen`. So
+the first replan is exact, except for a disruption whose report is processed
+after its own bucket closed at the location: there only each SKU's first
+application of that bucket is known (docs/KPI_DEFINITIONS.md, "Late events").
+
 A disruption that is still active and has no replan yet at a location is
 *awaiting a replan* there: those are counted per location, with the report
 time of the oldest, so a silent planning system shows (SPEC §4).
@@ -40,17 +47,28 @@ def first_replan(
     record: DisruptionRecord,
     resolved_at: float | None,
     covered: frozenset[str],
+    size: float,
 ) -> float | None:
     """Time of the first replan of the disruption at the location (None while there is none).
 
     The first `policy.applied` at the location in `[reported_at, resolved_at)` for a
     SKU in `covered`.
     """
-    return state.planning.first_applied(record.reported_at, resolved_at, covered.__contains__)
+    planning = state.planning
+    since = record.reported_at
+    found = planning.frozen.get(record.disruption_id)
+    if found is not None and resolved_at is not None and found >= resolved_at:
+        found = None
+    closed = planning.first_closed(since, resolved_at, covered, state.open_from, size)
+    if closed is not None:
+        return closed if found is None else min(found, closed)
+    if found is not None:
+        return found
+    return planning.first_open(since, resolved_at, covered)
 
 
 def replan_status(
-    state: LocationState, disruptions: DisruptionBook, coverage: LocationCoverage
+    state: LocationState, disruptions: DisruptionBook, coverage: LocationCoverage, size: float
 ) -> ReplanStatus:
     """Replans observed and disruptions awaiting one at the location (see the module docstring)."""
     observations: list[tuple[float, float]] = []
@@ -64,12 +82,9 @@ def replan_status(
             continue
         reported_at = record.reported_at
         resolved_at = disruptions.resolved.get(record.disruption_id)
-        seconds = state.frozen_replans.get(record.disruption_id)
-        if seconds is None:
-            applied = first_replan(state, record, resolved_at, covered)
-            seconds = applied - reported_at if applied is not None else None
-        if seconds is not None:
-            observations.append((reported_at, seconds))
+        applied = first_replan(state, record, resolved_at, covered, size)
+        if applied is not None:
+            observations.append((reported_at, applied - reported_at))
         elif resolved_at is None:
             awaiting += 1
             oldest = min(oldest, reported_at)

@@ -1,7 +1,7 @@
 """Service KPIs: the orders due in a window and how they were served.
 
-Population: orders of the location whose `promised_at` is in the window and
-that were not cancelled. Fill rate = units shipped (capped per line) ÷ units
+Population: orders of the location whose `promised_at` is in the window
+(`[start, wm]`) and that were not cancelled. Fill rate = units shipped (capped per line) ÷ units
 ordered; line fill = lines filled ÷ lines; OTIF = orders on time in full ÷
 orders. Totals are kept per `(region, channel, customer_tier)` group; the
 location total is the sum of its groups (in group order, so it does not depend
@@ -74,14 +74,13 @@ class OrderIndex:
         order = book.orders.get((self._location, order_id))
         return order if order is not None and order.event_id == event_id else None
 
-    def rows(self, book: ServiceBook, lo: float, hi: float, right_closed: bool = True) -> list[Row]:
-        """Non-cancelled orders promised in `(lo, hi]` (or `[lo, hi)`), by promised time."""
+    def rows(self, book: ServiceBook, lo: float, hi: float) -> list[Row]:
+        """Non-cancelled orders promised in `[lo, hi]`, by promised time."""
         self._sort()
-        find = bisect_right if right_closed else bisect_left
         kept, outcome, location = book.orders, book.outcome, self._location
         result: list[Row] = []
         for promised, order_id, event_id in self._entries[
-            find(self._times, lo) : find(self._times, hi)
+            bisect_left(self._times, lo) : bisect_right(self._times, hi)
         ]:
             order = kept.get((location, order_id))
             if order is not None and order.event_id == event_id:

@@ -1,8 +1,11 @@
 """Batch reference of the KPI definitions (docs/KPI_DEFINITIONS.md), for integration tests.
 
 A deliberately simple, brute-force reading of the definitions over a whole event
-log: every figure is recomputed from the set of valid events by applying the
-definition literally (inventory position at time t by scanning the snapshots and
+log: the log is first walked in its order (the processing order) to decide what
+SPEC §4.1 decides there (`tests/reference/arrival.py`: late, dropped and
+superseded events, episodes frozen when their bucket closed, the counters); then
+every figure is recomputed from the events that count by applying the definition
+literally (inventory position at time t by scanning the snapshots and
 adjustments before t, average value by integrating the exact step function,
 stockout episodes by walking the sorted events). It shares no code with the
 streaming engine (`streams/core/` is never imported) so that it is an
@@ -10,6 +13,8 @@ independent check of what the worker and exporter serve.
 
 API
 ---
+- `compute_with_late(events, settings)` → `compute`'s series and the late counts by
+  input topic.
 - `compute(events, settings)` → `{(metric name, frozenset(label pairs)): value}` for
   every KPI gauge, counter and service-detail series of docs/METRICS.md, except
   the histogram buckets (only `inventory_time_to_replan_seconds_count`/`_sum`),
@@ -44,6 +49,11 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
     value. Service-detail series exist only for (region, channel, tier) groups
     with at least one order due in the window; ratios only where the
     denominator is > 0.
+ 0. Windows (SPEC §4.1): buckets of `bucket_seconds` are UTC-aligned; a window W
+    of a location is `[start_W, wm]` with `start_W = bucket_start(wm) - W + bucket`
+    (whole buckets: "7d" is today so far and the six days before), covered from
+    `max(start_W, first(L))`. Daily demand (CV, std) is per UTC day over the days
+    overlapping `[covered start, wm)`. Late events follow `arrival.py`.
  4. `inventory_window_covered_days` is always exported, clamped at 0 (a location
     whose only events lie inside the allowed lateness has wm < first(L)).
     Everything that divides by window days or integrates over the covered span
@@ -73,8 +83,8 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
     window label): d = units ordered in the 30d model window ÷ its covered days
     (fractional; absent while they are 0); excess = max(0, on_hand -
     excess_cover_days * d) * unit cost; obsolete = the whole value where no
-    non-cancelled order line falls in (wm - obsolete_after_days, wm], judged only
-    when wm - first(L) ≥ obsolete_after_days.
+    placement (cancelled or not) names the SKU after wm - obsolete_after_days,
+    judged only when wm - first(L) ≥ obsolete_after_days.
  8. Disruption coverage of (location L, sku, supplier S): every filter matches —
     (locations empty or L ∈ locations) AND (skus empty or sku ∈ skus) AND
     (supplier_id absent or supplier_id == S, S known). S is the latest
@@ -96,9 +106,9 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
 11. Cost-to-service: periods are half-open [k·P, (k+1)·P) (like forecast
     periods), labelled with the UTC date of their start (`YYYY-MM-DD`; an ISO
     timestamp when P is not a whole number of days). The exported points are
-    the complete periods strictly inside the 30d window (start > wm - 30d,
-    end ≤ wm): the fill rate where an order is due in the period, the average
-    value where the period overlaps the covered span. The slope of window W
+    the complete periods inside the 30d window (start ≥ its start_W, end ≤ wm):
+    the fill rate where an order is due in the period, the average value where
+    the period overlaps the covered span. The slope of window W
     uses the last two complete periods inside W that have both a fill rate and
     an average value; absent when ΔV = 0.
 12. Label values are sanitised like the exporter does it per METRICS.md
@@ -117,6 +127,8 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
     (the goods did leave).
 16. Forecast error: the forecast of a period is the latest published at or before
     its period_start (by time, then event_id); a period without one is skipped.
+    Periods whose period_end is in (start_W, wm] count; A is the demand of the
+    buckets starting in [period_start, period_end).
 17. Planner override rate: the recommendations of the window (each
     recommendation_id once, at its earliest publication) that have a
     `policy.overridden` with the same id at the location, at any time ÷ those
@@ -149,6 +161,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streams.events import models as m
 from streams.events.decode import Rejection, decode_event
 from streams.settings import KpiSettings
+from tests.reference.arrival import Arrival, arrive, bucket_of, walk
 
 Labels = frozenset[tuple[str, str]]
 Key = tuple[str, Labels]
@@ -350,15 +363,17 @@ def valid_events(raw_events: Iterable[Mapping[str, Any]]) -> list[Any]:
 
 @dataclass
 class _Location:
-    """All valid events of one location, sorted, with plain look-ups over them.
+    """The events of one location that count (SPEC §4.1), sorted, with plain look-ups over them.
 
-    `arrival` keeps them in the order given (the processing order), for the counters.
+    `arrival` is what the processing order decided (`tests.reference.arrival`): late,
+    dropped and superseded events, frozen episodes, counters.
     """
 
     code: str
-    events: list[Any]
+    arrival: Arrival
     lateness: float
-    arrival: list[Any] = field(default_factory=list)
+    size: float
+    events: list[Any] = field(default_factory=list)
     inventory: dict[str, list[Any]] = field(default_factory=dict)
     inventory_times: dict[str, list[float]] = field(default_factory=dict)
     orders: dict[str, m.OrderPlaced] = field(default_factory=dict)
@@ -372,8 +387,7 @@ class _Location:
     overridden: set[str] = field(default_factory=set)
 
     def __post_init__(self) -> None:
-        self.arrival = list(self.events)
-        self.events.sort(key=_order_key)
+        self.events = sorted(self.arrival.accepted, key=_order_key)
         for event in self.events:
             kind = event.event_type
             if kind in ("inventory.snapshot", "inventory.adjusted"):
@@ -403,14 +417,18 @@ class _Location:
 
     @cached_property
     def watermark(self) -> float:
-        return max(_ts(e.occurred_at) for e in self.events) - self.lateness
+        return max(self.arrival.clock) - self.lateness
 
     @cached_property
     def first(self) -> float:
-        return min(_ts(e.occurred_at) for e in self.events)
+        return min(self.arrival.clock)
+
+    def window_start(self, window: float) -> float:
+        """The first instant of a window: its oldest whole bucket's start (SPEC §4.1)."""
+        return bucket_of(self.watermark, self.size) * self.size - window + self.size
 
     def in_window(self, t: float, window: float) -> bool:
-        return self.watermark - window < t <= self.watermark
+        return self.window_start(window) <= t <= self.watermark
 
     # inventory position
 
@@ -442,7 +460,10 @@ class _Location:
         return 0.0
 
     def value_at(self, sku: str, t: float) -> float:
-        return max(self.on_hand_at(sku, t), 0.0) * self.unit_cost_at(sku, t)
+        """`max(on_hand, 0) x unit cost`; where a late adjustment reached closed buckets, its
+        delta is added without the max (SPEC §4.1 reading, `tests.reference.arrival`)."""
+        shifted = sum(d for lo, hi, d in self.arrival.shifts.get(sku, ()) if lo <= t < hi)
+        return (max(self.on_hand_at(sku, t) - shifted, 0.0) + shifted) * self.unit_cost_at(sku, t)
 
     def current_value(self, sku: str) -> float:
         return self.value_at(sku, math.inf)
@@ -451,7 +472,8 @@ class _Location:
         """∫ over [a, b] of the SKU's value, a right-continuous step function."""
         if b <= a:
             return 0.0
-        steps = sorted({t for t in self.inventory_times.get(sku, []) if a < t < b})
+        edges = {t for lo, hi, _d in self.arrival.shifts.get(sku, ()) for t in (lo, hi)}
+        steps = sorted({t for t in [*self.inventory_times.get(sku, []), *edges] if a < t < b})
         points = [a, *steps, b]
         return sum(self.value_at(sku, left) * (right - left) for left, right in pairwise(points))
 
@@ -510,7 +532,12 @@ class _Location:
 
     def cogs(self, dispatch: m.ShipmentDispatched) -> float:
         t = _ts(dispatch.occurred_at)
-        return sum(line.quantity * self.unit_cost_at(line.sku, t) for line in dispatch.lines)
+        prices = self.arrival.prices
+        return sum(
+            line.quantity
+            * prices.get((dispatch.event_id, line.line_id), self.unit_cost_at(line.sku, t))
+            for line in dispatch.lines
+        )
 
     @cached_property
     def demand(self) -> dict[str, list[tuple[float, float]]]:
@@ -524,19 +551,38 @@ class _Location:
     def demand_lines(self, sku: str) -> list[tuple[float, float]]:
         return self.demand.get(sku, [])
 
+    @cached_property
+    def last_demand(self) -> dict[str, float]:
+        """Per SKU, the latest time any placement (cancelled or not) named it."""
+        found: dict[str, float] = {}
+        for event in self.events:
+            if event.event_type == "order.placed":
+                for line in event.lines:
+                    found[line.sku] = max(found.get(line.sku, -math.inf), _ts(event.occurred_at))
+        return found
+
     # stockouts
 
     @cached_property
     def stockout_walk(self) -> dict[str, tuple[list[float], bool]]:
-        """Per SKU: (episode start times, stocked out at the end), walking its events."""
+        """Per SKU: (episode start times, stocked out at the end), walking its events.
+
+        Episodes of closed buckets are those frozen when the bucket closed; late
+        order lines start none (SPEC §4.1).
+        """
         lines: dict[str, list[m.OrderPlaced]] = defaultdict(list)
         for order in self.orders.values():  # cancelled ones too: the demand hit the shelf
             for line in order.lines:
                 lines[line.sku].append(order)
-        return {
-            sku: _walk(self.inventory.get(sku, []), lines.get(sku, []))
-            for sku in set(self.inventory) | set(lines)
-        }
+        open_from = self.arrival.open_from
+        result = {}
+        for sku in set(self.inventory) | set(lines) | set(self.arrival.frozen):
+            starts, out = walk(
+                self.inventory.get(sku, []), lines.get(sku, []), self.arrival.late_orders
+            )
+            frozen = list(self.arrival.frozen.get(sku, []))
+            result[sku] = (frozen + [t for t in starts if t >= open_from], out)
+        return result
 
     # suppliers
 
@@ -564,122 +610,10 @@ class _Location:
 
     # lifetime counters, in processing order
 
-    @cached_property
+    @property
     def counters(self) -> dict[str, float]:
-        """Every `_total` of the location, walking `arrival` (see reading 5)."""
-        first_orders: dict[str, m.OrderPlaced] = {}
-        waiting_sales: dict[str, list[m.ShipmentDispatched]] = defaultdict(list)
-        ordered: list[float] = []
-        shipped: list[float] = []
-        sales: list[float] = []
-        cogs: list[float] = []
-        expedite: list[float] = []
-        cost: dict[str, tuple[tuple[float, str], float]] = {}  # sku -> (stamp, unit cost)
-        uncosted: dict[str, list[float]] = defaultdict(list)
-        inventory: dict[str, list[Any]] = defaultdict(list)  # processed, per SKU
-        kept: dict[str, m.OrderPlaced] = {}  # order_id -> kept placement so far
-        inventory_seen = -math.inf  # latest inventory event time processed
-        counted: dict[str, int] = defaultdict(int)  # settled episodes when last counted
-
-        def settled(sku: str) -> int:
-            """Episodes of the SKU's walk so far that start by the latest inventory time."""
-            placed = [o for o in kept.values() for line in o.lines if line.sku == sku]
-            starts, _ = _walk(inventory[sku], placed)
-            return sum(1 for t in starts if t <= inventory_seen)
-
-        recommendations: set[str] = set()
-        stockouts = unmatched = 0
-
-        def price(dispatch: m.ShipmentDispatched, placed: m.OrderPlaced) -> float:
-            prices = {line.line_id: line.unit_price for line in placed.lines}
-            return math.fsum(
-                line.quantity * prices.get(line.line_id, 0.0) for line in dispatch.lines
-            )
-
-        for event in self.arrival:
-            kind, t = event.event_type, _ts(event.occurred_at)
-            if kind in ("inventory.snapshot", "inventory.adjusted"):
-                if kind == "inventory.snapshot":
-                    stamp = (t, event.event_id)
-                    known = cost.get(event.sku)
-                    if known is None or stamp > known[0]:
-                        cost[event.sku] = (stamp, event.unit_cost)
-                        cogs += [q * event.unit_cost for q in uncosted.pop(event.sku, [])]
-                inventory[event.sku].append(event)
-                before, inventory_seen = inventory_seen, max(inventory_seen, t)
-                changed = {event.sku} | {
-                    line.sku
-                    for o in kept.values()
-                    if before < _ts(o.occurred_at) <= inventory_seen
-                    for line in o.lines
-                }
-            elif kind == "order.placed":
-                changed = set()
-                previous = kept.get(event.order_id)
-                if previous is None or _order_key(event) < _order_key(previous):
-                    kept[event.order_id] = event
-                    changed = {line.sku for line in event.lines}
-                    if previous is not None:
-                        changed |= {line.sku for line in previous.lines}
-                if event.order_id not in first_orders:
-                    first_orders[event.order_id] = event
-                    ordered.append(math.fsum(line.quantity for line in event.lines))
-                    sales += [price(d, event) for d in waiting_sales.pop(event.order_id, [])]
-            elif kind == "shipment.dispatched":
-                shipped.append(math.fsum(line.quantity for line in event.lines))
-                expedite.append(event.expedite_cost)
-                placed = first_orders.get(event.order_id)
-                if placed is None:
-                    waiting_sales[event.order_id].append(event)
-                else:
-                    sales.append(price(event, placed))
-                for line in event.lines:
-                    if line.sku in cost:
-                        cogs.append(line.quantity * cost[line.sku][1])
-                    else:
-                        uncosted[line.sku].append(line.quantity)
-            elif kind == "policy.recommended":
-                recommendations.add(event.recommendation_id)
-            elif kind == "policy.overridden" and event.recommendation_id not in recommendations:
-                unmatched += 1
-            if kind in ("inventory.snapshot", "inventory.adjusted", "order.placed"):
-                for sku in changed:
-                    now = settled(sku)
-                    stockouts += max(0, now - counted[sku])
-                    counted[sku] = now
-        return {
-            "inventory_units_ordered_total": math.fsum(ordered),
-            "inventory_units_shipped_total": math.fsum(shipped),
-            "inventory_sales_dollars_total": math.fsum(sales),
-            "inventory_cogs_dollars_total": math.fsum(cogs),
-            "inventory_expedite_cost_dollars_total": math.fsum(expedite),
-            "inventory_stockouts_total": float(stockouts),
-            "inventory_overrides_unmatched_total": float(unmatched),
-        }
-
-
-def _walk(inventory: list[Any], orders: list[m.OrderPlaced]) -> tuple[list[float], bool]:
-    """(episode start times, stocked out at the end) of one SKU's events in event-time order.
-
-    `orders` are the placements with a line of the SKU (one entry per line).
-    """
-    keyed = sorted([(_order_key(e), e) for e in [*inventory, *orders]], key=lambda p: p[0])
-    on_hand, out, starts, known = 0.0, False, [], False
-    for (t, _, _), event in keyed:
-        if event.event_type == "order.placed":
-            if known and on_hand <= 0 and not out:  # unknown position: nothing
-                out = True
-                starts.append(t)
-            continue
-        known = True
-        new = event.on_hand if event.event_type == "inventory.snapshot" else on_hand + event.delta
-        if on_hand > 0 and new <= 0:
-            out = True
-            starts.append(t)
-        elif new > 0:
-            out = False
-        on_hand = new
-    return starts, out
+        """Every `_total` of the location, counted as processed (`tests.reference.arrival`)."""
+        return self.arrival.counters
 
 
 # --- the network ----------------------------------------------------------------------------
@@ -692,17 +626,22 @@ class _Network:
     resolved: dict[str, float]  # disruption_id -> earliest resolution time
     lead_times: dict[str, list[float]]
 
+    late: dict[str, int]  # late events by input topic, every location and the network's
+
     @classmethod
-    def build(cls, events: list[Any], lateness: float) -> _Network:
-        by_location: dict[str, list[Any]] = defaultdict(list)
+    def build(cls, events: list[Any], settings: KpiSettings) -> _Network:
+        lateness = float(settings.allowed_lateness_seconds)
+        size = float(settings.bucket_seconds)
+        span = max([MODEL_WINDOW_SECONDS] + [parse_window(w) for w in settings.windows])
+        arrivals, global_events, late = arrive(events, size, span, lateness)
         disruptions: dict[str, m.DisruptionReported] = {}
         resolved: dict[str, float] = {}
         lead_times: dict[str, list[float]] = defaultdict(list)
-        for event in events:  # the processing order, kept per location for the counters
-            location = getattr(event, "location", None)
-            if location is not None:
-                by_location[location].append(event)
-        for event in sorted(events, key=_order_key):
+        kept = [e for a in arrivals.values() for e in a.accepted] + global_events
+        for a in arrivals.values():
+            for topic, count in a.late.items():
+                late[topic] = late.get(topic, 0) + count
+        for event in sorted(kept, key=_order_key):
             if event.event_type == "disruption.reported":
                 disruptions.setdefault(event.disruption_id, event)  # earliest report wins
             elif event.event_type == "disruption.resolved":
@@ -710,8 +649,8 @@ class _Network:
             elif event.event_type == "inbound.received":
                 lead = _ts(event.occurred_at) - _ts(event.ordered_at)
                 lead_times[event.supplier_id].append(lead)
-        locations = {code: _Location(code, evs, lateness) for code, evs in by_location.items()}
-        return cls(locations, disruptions, resolved, dict(lead_times))
+        locations = {code: _Location(code, a, lateness, size) for code, a in arrivals.items()}
+        return cls(locations, disruptions, resolved, dict(lead_times), late)
 
     def active_disruptions(self) -> list[m.DisruptionReported]:
         return [d for d_id, d in self.disruptions.items() if d_id not in self.resolved]
@@ -800,9 +739,9 @@ def _service_of_order(loc: _Location, order: m.OrderPlaced) -> _ServiceTally:
     return tally
 
 
-def _orders_due(loc: _Location, after: float, upto: float) -> list[m.OrderPlaced]:
-    """Non-cancelled orders with promised_at in (after, upto]."""
-    return [o for o in loc.live_orders if after < _ts(o.promised_at) <= upto]
+def _orders_due(loc: _Location, lo: float, upto: float) -> list[m.OrderPlaced]:
+    """Non-cancelled orders with promised_at in [lo, upto]."""
+    return [o for o in loc.live_orders if lo <= _ts(o.promised_at) <= upto]
 
 
 def _service_groups(
@@ -832,13 +771,15 @@ def _period_label(start: float, period: float) -> str:
 def _complete_periods(
     loc: _Location, window: float, period: float
 ) -> list[tuple[str, float | None, float | None]]:
-    """(label, fill rate, average value) of complete periods strictly inside the window."""
+    """(label, fill rate, average value) of complete periods inside the window (start at or
+    after its first instant, end at or before the watermark)."""
     wm = loc.watermark
+    lo = loc.window_start(window)
     result = []
-    k = math.floor((wm - window) / period)
+    k = math.floor(lo / period) - 1
     while (k + 1) * period <= wm:
         start, end = k * period, (k + 1) * period
-        if start > wm - window:
+        if start >= lo:
             fill_rate = _fill_rate_of(
                 loc, [o for o in loc.live_orders if start <= _ts(o.promised_at) < end]
             )
@@ -857,7 +798,7 @@ def _row(name: str, value: float | None, **extra_labels: str) -> Row:
 
 @dataclass
 class _Window:
-    """One trailing window of one location: `(wm - seconds, wm]`, covered from `start`."""
+    """One window of one location: whole buckets `[window start, wm]`, covered from `start`."""
 
     net: _Network
     loc: _Location
@@ -870,8 +811,13 @@ class _Window:
         return self.loc.watermark
 
     @property
+    def first_instant(self) -> float:
+        """`bucket_start(wm) - W + bucket` (SPEC §4.1)."""
+        return self.loc.window_start(self.seconds)
+
+    @property
     def start(self) -> float:
-        return max(self.wm - self.seconds, self.loc.first)
+        return max(self.first_instant, self.loc.first)
 
     @property
     def days(self) -> float:
@@ -898,7 +844,7 @@ class _Window:
 
     @cached_property
     def service_groups(self) -> dict[tuple[str, str, str], _ServiceTally]:
-        return _service_groups(self.loc, _orders_due(self.loc, self.wm - self.seconds, self.wm))
+        return _service_groups(self.loc, _orders_due(self.loc, self.first_instant, self.wm))
 
     @cached_property
     def fill_rate(self) -> float | None:
@@ -929,17 +875,17 @@ def _working_capital(w: _Window) -> list[Row]:
 def _expected_daily_demand(loc: _Location, sku: str) -> float | None:
     """d: units ordered in the 30d model window ÷ its covered days (None while 0 days)."""
     wm = loc.watermark
-    start = max(wm - MODEL_WINDOW_SECONDS, loc.first)
+    start = max(loc.window_start(MODEL_WINDOW_SECONDS), loc.first)
     days = (wm - start) / DAY
     if days <= 0:
         return None
-    return math.fsum(q for t, q in loc.demand_lines(sku) if start < t <= wm) / days
+    return math.fsum(q for t, q in loc.demand_lines(sku) if start <= t <= wm) / days
 
 
 def _excess_obsolete(loc: _Location, settings: KpiSettings) -> list[Row]:
     """One point-in-time E&O figure of the location (reading 7)."""
     wm = loc.watermark
-    if wm - max(wm - MODEL_WINDOW_SECONDS, loc.first) <= 0:
+    if wm - max(loc.window_start(MODEL_WINDOW_SECONDS), loc.first) <= 0:
         return []
     obsolete_seconds = settings.obsolete_after_days * DAY
     judged = wm - loc.first >= obsolete_seconds
@@ -947,8 +893,7 @@ def _excess_obsolete(loc: _Location, settings: KpiSettings) -> list[Row]:
     for sku in loc.known_skus:
         if loc.current_value(sku) <= 0:
             continue
-        demand = loc.demand_lines(sku)
-        if judged and not any(wm - obsolete_seconds < t <= wm for t, _ in demand):
+        if judged and loc.last_demand.get(sku, -math.inf) <= wm - obsolete_seconds:
             parts.append(loc.current_value(sku))  # obsolete: all of it
             continue
         daily = _expected_daily_demand(loc, sku) or 0.0
@@ -1006,10 +951,13 @@ def _forecast_error(w: _Window) -> list[Row]:
         latest[(forecast.sku, _ts(forecast.period_start), _ts(forecast.period_end))] = forecast
     abs_error = actual_sum = ape_sum = 0.0
     periods_with_actual = 0
+    size = w.loc.size
     for (sku, period_start, period_end), forecast in latest.items():
-        if not w.contains(period_end):
+        if not w.first_instant < period_end <= w.wm:
             continue
-        actual = sum(q for t, q in w.loc.demand_lines(sku) if period_start <= t < period_end)
+        # On the bucket grid: the lines of the buckets starting in [period_start, period_end).
+        lo, hi = math.ceil(period_start / size), math.ceil(period_end / size)
+        actual = sum(q for t, q in w.loc.demand_lines(sku) if lo <= bucket_of(t, size) < hi)
         error = abs(actual - forecast.quantity)
         abs_error += error
         actual_sum += actual
@@ -1055,12 +1003,16 @@ def _trade_offs(w: _Window) -> list[Row]:
 
 
 def _demand_cv(w: _Window, sku: str) -> float | None:
-    """CV of the daily ordered quantity over days (wm-(i+1)d, wm-i·d], i < ceil(window days)."""
-    demand = w.loc.demand_lines(sku)
-    daily = [
-        sum(q for t, q in demand if w.wm - (i + 1) * DAY < t <= w.wm - i * DAY)
-        for i in range(math.ceil(w.days))
-    ]
+    """CV of the ordered quantity per UTC day, over the days overlapping `[start, wm)` (an order
+    exactly at a midnight watermark joins the day before)."""
+    if w.wm <= w.start:
+        return None
+    first = math.floor(w.start / DAY)
+    last = math.ceil(w.wm / DAY) - 1
+    daily = [0.0] * (last - first + 1)
+    for t, q in w.loc.demand_lines(sku):
+        if w.first_instant <= t <= w.wm:
+            daily[min(math.floor(t / DAY), last) - first] += q
     return _cv(daily)
 
 
@@ -1156,15 +1108,22 @@ def _location_kpis(net: _Network, loc: _Location, settings: KpiSettings, out: Se
 
 def compute(events: list[dict[str, Any]], settings: KpiSettings) -> Series:
     """Every reference series of a raw event log: (metric name, label pairs) → value."""
+    return compute_with_late(events, settings)[0]
+
+
+def compute_with_late(
+    events: list[dict[str, Any]], settings: KpiSettings
+) -> tuple[Series, dict[str, int]]:
+    """`compute`, and the events counted late by input topic (SPEC §4.1)."""
     valid = valid_events(events)
-    net = _Network.build(valid, float(settings.allowed_lateness_seconds))
+    net = _Network.build(valid, settings)
     labels = [sanitise(code) for code in net.locations]
     if len(set(labels)) != len(labels):
         raise ValueError("two location codes sanitise to the same label value")
     out: Series = {}
     for loc in net.locations.values():
         _location_kpis(net, loc, settings, out)
-    return out
+    return out, dict(sorted(net.late.items()))
 
 
 # --- served metrics and comparison ----------------------------------------------------------

@@ -1,13 +1,22 @@
-"""The inventory ledger: value step function, integrals, prices and incremental builds."""
+"""The open-bucket ledger: value step function, integrals, prices, incremental builds, folds."""
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Sequence
 
 import pytest
 
-from streams.core.position import ADJUSTMENT, ORDER_LINE, SNAPSHOT, Entry, InventoryLedger, Line
+from streams.core.position import (
+    ADJUSTMENT,
+    ORDER_LINE,
+    SNAPSHOT,
+    Entry,
+    InventoryLedger,
+    Line,
+    Walk,
+)
 
 
 def snap(t: float, on_hand: float, cost: float, eid: str = "s") -> Entry:
@@ -23,7 +32,7 @@ def line(t: float) -> Entry:
 
 
 def built(entries: list[Entry], lines: Sequence[Line] = ()) -> InventoryLedger:
-    ledger = InventoryLedger()
+    ledger = InventoryLedger(Walk())
     for entry in entries:
         ledger.add(entry)
     for item in lines:
@@ -63,6 +72,7 @@ def test_cogs_are_priced_at_dispatch_time_and_repriced_by_late_snapshots() -> No
     ledger.add(snap(3, 10, 5))
     ledger.build()
     assert ledger.cogs_between(0, 10) == 20.0
+    assert ledger.cogs_between(5, 5) == 20.0  # both ends are inside: [lo, hi]
 
 
 def test_negative_on_hand_has_no_value_and_starts_one_episode() -> None:
@@ -96,7 +106,7 @@ def test_incremental_builds_equal_one_build(seed: int) -> None:
     reference = built(sorted(entries), sorted(lines))
     rng.shuffle(entries)
     rng.shuffle(lines)
-    ledger = InventoryLedger()
+    ledger = InventoryLedger(Walk())
     for i, entry in enumerate(entries):
         ledger.add(entry)
         if i < len(lines):
@@ -104,33 +114,36 @@ def test_incremental_builds_equal_one_build(seed: int) -> None:
         if rng.random() < 0.2:
             ledger.build()
     ledger.build()
-    for name in ("times", "values", "areas", "starts", "snap_times", "cogs_times", "cogs_values"):
+    for name in ("times", "values", "cum", "starts", "snap_times", "cogs_times", "cogs_cum"):
         assert list(getattr(ledger, name)) == list(getattr(reference, name)), name
     assert ledger.current.episodes == reference.current.episodes
 
 
-def test_prune_keeps_everything_from_the_cut() -> None:
-    """After pruning, integrals, prices and episode counts from the cut on are unchanged."""
-    entries = [snap(0, 5, 1), adj(1, -5), snap(2, 4, 2), adj(3, 1), snap(6, 0, 3), adj(7, 2)]
-    ledger = built(entries, [(1.0, "d1", 1.0), (5.0, "d2", 2.0)])
-    before = (ledger.integral(4, 9), ledger.cogs_between(4, 9), ledger.current.episodes)
-    assert ledger.prune(4.0) > 0
-    assert (ledger.integral(4, 9), ledger.cogs_between(4, 9), ledger.current.episodes) == before
+def test_fold_closes_buckets_into_totals_and_a_new_base() -> None:
+    """Folding buckets of 10 s: per-bucket integral, COGS, starts and snapshots, and the walk
+    from the cut on unchanged (values 5 on [0, 1), 0 on [1, 2), 8 on [2, 6), 0 on [6, 7),
+    20 on [7, ...))."""
+    entries = [snap(0, 5, 1), adj(1, -5), snap(2, 4, 2), adj(6, -4), snap(7, 10, 2), adj(12, 1)]
+    ledger = built(entries, [(3.0, "d1", 1.0), (15.0, "d2", 2.0)])
+    after = (ledger.integral(10, 20), ledger.cogs_between(10, 20), ledger.current.on_hand)
+    folded = ledger.fold(0.0, 10.0, 10.0)
+    assert folded.integral == [5 * 1 + 8 * 4 + 20 * 3]
+    assert (folded.cogs, folded.shipped, folded.starts) == ([2.0], [1.0], [2])
+    assert (folded.snap_first, folded.snap_last, folded.cost_end) == ([0.0], [7.0], [2.0])
+    assert folded.units == [0.0]  # no cost in the base: reported, but nothing came before it
+    ledger.build()
+    assert ledger.base.on_hand == 10.0 and ledger.base.episodes == 2
+    assert (ledger.integral(10, 20), ledger.cogs_between(10, 20), ledger.current.on_hand) == after
 
 
-def test_ledgers_without_snapshots_or_lines_share_stand_ins_that_stay_empty() -> None:
-    """The shared empty checkpoint and COGS stand-ins are swapped out, never written."""
-    from streams.core import position
-
-    bare = built([adj(1, 2), line(2)])
-    assert bare.snap_times is position._NO_FLOATS and bare.cogs_times is position._NO_FLOATS
-    assert (bare.cost_at(3), bare.cogs_between(0, 9)) == (0.0, 0.0)
-    assert bare.prune(1.5) == 0
-    full = built([adj(1, 2), snap(2, 4, 2), line(3)], [(4.0, "d1", 1.0)])
-    full.add(adj(0.5, 1))  # late: resumes from the start
-    full.add_line((0.5, "d0", 1.0))
-    full.build()
-    full.prune(2.5)
-    assert list(full.snap_times) == [2.0] and list(full.cogs_times) == [4.0]
-    stand_ins = (position._NO_FLOATS, position._NO_INTS, position._NO_WALKS, position._NO_LINES)
-    assert [len(s) for s in stand_ins] == [0, 0, 0, 0]
+def test_fold_reports_unpriced_unit_seconds_before_any_snapshot() -> None:
+    """Without any snapshot, values are priced at 0 and their unit-seconds reported."""
+    ledger = built([adj(2, 3)], [(4.0, "d1", 1.0)])
+    folded = ledger.fold(0.0, 10.0, 10.0)
+    assert (folded.integral, folded.units, folded.cogs, folded.shipped) == (
+        [0.0],
+        [3 * 8.0],
+        [0.0],
+        [1.0],
+    )
+    assert math.isnan(folded.cost_end[0]) and ledger.empty

@@ -15,32 +15,41 @@ from tests.unit.core.factories import (
     snapshot,
     tick,
 )
-from tests.unit.core.helpers import run, value
+from tests.unit.core.helpers import in_time_order, run, value
 
 
 def stockout_log() -> list[m.Event]:
-    """A: out on day 1 and day 3; B: out when an order meets an empty shelf; C: position unknown."""
-    return [
-        snapshot("A", 5, t=at(0)),
-        adjusted("A", -5, t=at(1)),  # > 0 -> 0: episode 1 starts
-        order("O1", [("l1", "A", 1, 1.0)], t=at(1.5), promised=at(2)),  # already out: no new one
-        snapshot("A", 3, t=at(2)),  # ends
-        adjusted("A", -3, t=at(3)),  # episode 2 starts
-        snapshot("A", 0, t=at(3.5)),  # still out: no new one
-        adjusted("A", 2, t=at(4)),  # ends
-        snapshot("B", 0, t=at(0)),  # 0 -> 0 is not a start
-        order("O2", [("l1", "B", 1, 1.0)], t=at(0.5), promised=at(1)),  # empty shelf: starts
-        adjusted("B", 1, t=at(1)),  # ends
-        order("O3", [("l1", "B", 1, 1.0)], t=at(2), promised=at(3)),  # on_hand 1: nothing
-        order("O4", [("l1", "C", 1, 1.0)], t=at(2), promised=at(3)),  # position unknown: nothing
-        tick(t=at(9)),
-    ]
+    """A: out on day 1 and day 3; B: out when an order meets an empty shelf; C: position unknown.
+
+    In event-time order: nothing is late (the late rules are in test_spec_scenarios.py).
+    """
+    return in_time_order(
+        [
+            snapshot("A", 5, t=at(0)),
+            adjusted("A", -5, t=at(1)),  # > 0 -> 0: episode 1 starts
+            order(
+                "O1", [("l1", "A", 1, 1.0)], t=at(1.5), promised=at(2)
+            ),  # already out: no new one
+            snapshot("A", 3, t=at(2)),  # ends
+            adjusted("A", -3, t=at(3)),  # episode 2 starts
+            snapshot("A", 0, t=at(3.5)),  # still out: no new one
+            adjusted("A", 2, t=at(4)),  # ends
+            snapshot("B", 0, t=at(0)),  # 0 -> 0 is not a start
+            order("O2", [("l1", "B", 1, 1.0)], t=at(0.5), promised=at(1)),  # empty shelf: starts
+            adjusted("B", 1, t=at(1)),  # ends
+            order("O3", [("l1", "B", 1, 1.0)], t=at(2), promised=at(3)),  # on_hand 1: nothing
+            order(
+                "O4", [("l1", "C", 1, 1.0)], t=at(2), promised=at(3)
+            ),  # position unknown: nothing
+            tick(t=at(9)),
+        ]
+    )
 
 
 @pytest.mark.parametrize(
     ("metric", "labels", "expected"),
     [
-        # 7d window is (day 2, day 9]: only A's day-3 start.
+        # 7d window is [day 3, day 9]: only A's day-3 start.
         ("inventory_stockout_events", {"window": "7d"}, 1.0),
         ("inventory_stockout_events", {"window": "30d"}, 3.0),  # A day 1, B day 0.5, A day 3
         ("inventory_stockouts_total", {}, 3.0),

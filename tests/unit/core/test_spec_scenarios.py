@@ -1,17 +1,20 @@
-"""SPEC §4 by hand: small scenarios whose expected readings were worked out on paper.
+"""SPEC §4 and §4.1 by hand: small scenarios whose expected readings were worked out on paper.
 
-This table is the arbiter of the KPI readings (issue 13). Every expected value
-is a literal written from the amended SPEC §4, not computed by any code of
-ours, with its derivation in a one-line comment. Where the engine and the batch
-reference (`tests/reference/batch_kpis.py`) disagree with this table, the table
-wins.
+This table is the arbiter of the KPI readings (issues 13 and 14). Every expected
+value is a literal written from the amended SPEC §4 and §4.1, not computed by any
+code of ours, with its derivation in a one-line comment. Where the engine and the
+batch reference (`tests/reference/batch_kpis.py`) disagree with this table, the
+table wins.
 
 Conventions: times are days after T0 = 2024-03-01T00:00:00Z (epoch 1709251200);
 allowed lateness is 0, so a location's watermark is its latest event time (a
-`tick` moves it without touching any KPI); windows are 7d and 30d; the other
-settings are the defaults (excess cover 90 days, obsolete after 90 days) unless
-a scenario names them. Events are fed to `KpiEngine` in the order listed, which
-is their processing order.
+`tick` moves it without touching any KPI); buckets are UTC days, so a window
+"7d" at watermark day w is [floor(w) - 6, w] and a bucket closes when the
+watermark reaches its end; windows are 7d and 30d; the other settings are the
+defaults (excess cover 90 days, obsolete after 90 days) unless a scenario names
+them. Events are fed to `KpiEngine` in the order listed, which is their
+processing order: an event listed after one of a later day finds its day closed
+and is *late*.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from tests.unit.core.factories import (
     adjusted,
     applied,
     at,
+    cancel,
     dispatch,
     disruption,
     forecast,
@@ -216,15 +220,20 @@ def orders_before_any_inventory() -> list[m.Event]:
     ]
 
 
-def order_meets_a_known_empty_shelf(*settling: m.Event) -> list[m.Event]:
+def order_meets_a_known_empty_shelf(*settling: m.Event, end: float = 2.9) -> list[m.Event]:
+    """Day 2 is still open at the end (watermark day 2.9) unless `end` closes it."""
     return [
         order("O1", [("l1", "A", 1, 1.0)], t=at(0.1), promised=at(2)),  # unknown: no episode
         snapshot("A", 0, t=at(1)),  # known now, 0 -> 0 is no start
         order("O2", [("l1", "A", 1, 1.0)], t=at(2), promised=at(3)),  # empty shelf: episode
         order("O3", [("l1", "A", 1, 1.0)], t=at(2.5), promised=at(3)),  # already out
         *settling,
-        tick(t=at(3)),
+        tick(t=at(end)),
     ]
+
+
+def empty_shelf_day_closes() -> list[m.Event]:
+    return order_meets_a_known_empty_shelf(end=3)
 
 
 def empty_shelf_then_inventory() -> list[m.Event]:
@@ -244,11 +253,21 @@ def orders_after_inventory_then_restock_arrives() -> list[m.Event]:
 
 
 def restock_then_orders_behind() -> list[m.Event]:
-    """The inventory topic ran ahead: the day-2 restock is processed before O1 (day 1)."""
+    """The inventory topic ran ahead within a day: the restock (day 0.6) before O1 (day 0.3)."""
+    return [
+        snapshot("A", 0, t=at(0)),
+        adjusted("A", 50, t=at(0.6)),
+        order("O1", [("l1", "A", 1, 1.0)], t=at(0.3), promised=at(4)),  # met the empty shelf
+        tick(t=at(0.9)),
+    ]
+
+
+def order_behind_a_closed_day() -> list[m.Event]:
+    """The restock (day 2) closes day 1 before O1 (day 1) arrives: O1 is late."""
     return [
         snapshot("A", 0, t=at(0)),
         adjusted("A", 50, t=at(2)),
-        order("O1", [("l1", "A", 1, 1.0)], t=at(1), promised=at(4)),  # met the empty shelf
+        order("O1", [("l1", "A", 1, 1.0)], t=at(1), promised=at(4)),  # late: starts nothing
         tick(t=at(4)),
     ]
 
@@ -293,12 +312,105 @@ def one_override_in_four() -> list[m.Event]:
     ]
 
 
+def today_and_six_days() -> list[m.Event]:
+    """A: 10 units at $1 since day 0; watermark day 9.5."""
+    return [snapshot("A", 10, t=at(0)), tick(t=at(9.5))]
+
+
+def dispatches_at_the_window_start() -> list[m.Event]:
+    return [
+        dispatch("S1", "O1", [("l1", "A", 1)], t=at(2.99), expedite_cost=10.0),
+        dispatch("S2", "O2", [("l1", "A", 1)], t=at(3), expedite_cost=20.0),
+        tick(t=at(9.5)),
+    ]
+
+
+def hourly_twelve_hours() -> list[m.Event]:
+    return [snapshot("A", 10, t=at(0)), tick(t=at(1, hours=12.5))]
+
+
+def late_order_and_dispatch() -> list[m.Event]:
+    """Day 2's order and dispatch arrive after the day-5 tick closed day 2."""
+    return [
+        snapshot("A", 100, t=at(0)),
+        forecast("A", 12, t=at(0.5), start=at(2), end=at(3)),
+        tick(t=at(5)),
+        order("O1", [("l1", "A", 10, 1.0)], t=at(2), promised=at(3)),  # late
+        dispatch("S1", "O1", [("l1", "A", 8)], t=at(2.5)),  # late
+    ]
+
+
+def late_cancellation_of_a_closed_order() -> list[m.Event]:
+    return [
+        snapshot("A", 100, t=at(0)),
+        forecast("A", 12, t=at(0.5), start=at(2), end=at(3)),
+        order("O1", [("l1", "A", 10, 1.0)], t=at(2), promised=at(3)),
+        order("O2", [("l1", "A", 4, 1.0)], t=at(2.5), promised=at(3)),
+        tick(t=at(5)),
+        cancel("O2", t=at(2.6)),  # late: O2 leaves day 2's demand and the fill rate
+    ]
+
+
+def late_newest_snapshot() -> list[m.Event]:
+    """A's day-3 recount (50 at $2) arrives after day 5; nothing of A followed it."""
+    return [
+        snapshot("A", 100, unit_cost=1.0, t=at(0)),
+        dispatch("S1", "O1", [("l1", "A", 1)], t=at(3.5)),
+        dispatch("S2", "O2", [("l1", "A", 1)], t=at(4.5)),
+        tick(t=at(5)),
+        snapshot("A", 50, unit_cost=2.0, t=at(3)),  # late, the newest of A
+    ]
+
+
+def late_adjustment_until_the_next_snapshot() -> list[m.Event]:
+    return [
+        snapshot("A", 10, t=at(0)),
+        snapshot("A", 20, t=at(2.5)),
+        tick(t=at(4)),
+        adjusted("A", 5, t=at(1)),  # late: +5 on [day 1, day 2.5)
+    ]
+
+
+def late_adjustment_moves_the_position() -> list[m.Event]:
+    return [snapshot("A", 10, t=at(0)), tick(t=at(3)), adjusted("A", -4, t=at(1))]
+
+
+def late_adjustment_between_two_snapshots_of_a_day() -> list[m.Event]:
+    return [
+        snapshot("A", 10, t=at(0.1)),
+        snapshot("A", 10, t=at(0.9)),
+        tick(t=at(2)),
+        adjusted("A", 5, t=at(0.5)),  # late, between two snapshots of closed day 0
+    ]
+
+
+def older_than_every_window() -> list[m.Event]:
+    return [
+        snapshot("A", 10, t=at(0)),
+        tick(t=at(40)),
+        snapshot("A", 99, t=at(5)),  # before day 40 - 29 = day 11: dropped
+        order("O1", [("l1", "A", 1, 1.0)], t=at(9), promised=at(10)),  # dropped
+    ]
+
+
+def late_plans() -> list[m.Event]:
+    return [
+        snapshot("A", 1, t=at(0)),
+        tick(t=at(4)),
+        recommended("A", t=at(1), recommendation_id="R1"),  # late
+        recommended("A", t=at(2), recommendation_id="R2"),  # late
+        overridden("A", t=at(3.5), recommendation_id="R1"),  # late
+        applied("A", t=at(3)),  # late
+    ]
+
+
 # --- reading ----------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Read:
-    """What to read: a sample (`name`, `labels`) or a field of a SKU-location or disruption view."""
+    """What to read: a sample (`name`, `labels`), a field of a SKU-location or disruption view,
+    or a late count (`late:<topic>`)."""
 
     name: str
     labels: dict[str, str] = field(default_factory=dict)
@@ -309,6 +421,8 @@ class Read:
             location, sku, attribute = rest.split("/")
             found = [v for v in engine.sku_locations() if (v.location, v.sku) == (location, sku)]
             return getattr(found[0], attribute)
+        if kind == "late":
+            return engine.late_totals().get(rest, 0)
         if kind == "disruption":
             disruption_id, attribute = rest.split("/")
             found = [d for d in engine.disruptions() if d.disruption_id == disruption_id]
@@ -323,6 +437,7 @@ def at_loc(name: str, location: str = "L1", window: str | None = None) -> Read:
 
 
 WCAR = "inventory_working_capital_at_risk_dollars"
+NORTH_WEB = {"region": "north", "channel": "web", "customer_tier": "standard"}
 ABSENT = None
 
 Log = Callable[[], list[m.Event]]
@@ -353,11 +468,12 @@ SCENARIOS: list[tuple[str, Log, Read, Any, dict[str, Any]]] = [
     # A resolved disruption covers nothing: $0.
     ("wcar/resolved", resolved_disruption, at_loc(WCAR, EAST, "7d"), 0.0, {}),
     # -- excess & obsolete: one point-in-time figure from the model's d --
-    # A: d = 40 units / 30 days; 90 days of cover = 120 >= 80 on hand: no excess, even though
-    # nothing was ordered in the last 7 days. B: d = 6 / 30 = 0.2; 90 x 0.2 = 18; 42 x $2 = $84.
-    ("eo/value", steady_monthly_demand, at_loc("inventory_excess_obsolete_value_dollars"), 84.0, {}),  # noqa: E501
-    # $84 of $80 + $120 = $200.
-    ("eo/ratio", steady_monthly_demand, at_loc("inventory_excess_obsolete_ratio"), 0.42, {}),
+    # 30d at wm day 30 (midnight) is [day 1, day 30]: 29 days. A: d = 40 / 29; 90 d = 124 >= 80
+    # on hand: no excess, although nothing was ordered in the last 7 days. B: d = 6 / 29;
+    # 60 - 90 x 6 / 29 = 1200 / 29 units x $2 = $2400 / 29.
+    ("eo/value", steady_monthly_demand, at_loc("inventory_excess_obsolete_value_dollars"), 2400 / 29, {}),  # noqa: E501
+    # $2400 / 29 of $80 + $120 = $200.
+    ("eo/ratio", steady_monthly_demand, at_loc("inventory_excess_obsolete_ratio"), 12 / 29, {}),
     # There is no per-window E&O any more.
     ("eo/no-window", steady_monthly_demand, at_loc("inventory_excess_obsolete_ratio", window="7d"), ABSENT, {}),  # noqa: E501
     # Obsolete after 20 days (data spans 30): B's last order is on day 5, so all $120 of it.
@@ -393,8 +509,9 @@ SCENARIOS: list[tuple[str, Log, Read, Any, dict[str, Any]]] = [
     # -- counters count facts as processed; a late event may add, never lower --
     # The dispatch was processed when A's known cost was $10: 10 x $10 = $100, kept.
     ("counter/cogs-late-snapshot", late_older_snapshot, at_loc("inventory_cogs_dollars_total"), 100.0, {}),  # noqa: E501
-    # The windowed COGS is a gauge and is revised: unit_cost(day 3) is now the day-1 $5, 10 x $5.
-    ("counter/cogs-window-revised", late_older_snapshot, at_loc("inventory_window_cogs_dollars", window="7d"), 50.0, {}),  # noqa: E501
+    # The day-1 snapshot is late (day 5 is open) and older than A's day-5 one: it changes
+    # nothing (SPEC §4.1), so the day-3 line keeps the first snapshot's $10: 10 x $10.
+    ("counter/cogs-window-not-revised", late_older_snapshot, at_loc("inventory_window_cogs_dollars", window="7d"), 100.0, {}),  # noqa: E501
     # No cost known when dispatched: priced when the first snapshot is processed, 4 x $3.
     ("counter/cogs-waits-for-a-cost", dispatch_before_any_snapshot, at_loc("inventory_cogs_dollars_total"), 12.0, {}),  # noqa: E501
     # Sales of a dispatch processed before its order are added when the order arrives: 2 x $7.
@@ -403,8 +520,9 @@ SCENARIOS: list[tuple[str, Log, Read, Any, dict[str, Any]]] = [
     ("counter/units-ordered-first", republished_order, at_loc("inventory_units_ordered_total"), 10.0, {}),  # noqa: E501
     # Two episodes started as processed (days 1 and 3); the late +10 takes neither back.
     ("counter/stockouts-kept", late_adjustment_erases_episodes, at_loc("inventory_stockouts_total"), 2.0, {}),  # noqa: E501
-    # The windowed count is a gauge and is revised: in event time on_hand never reaches 0.
-    ("counter/stockouts-window-revised", late_adjustment_erases_episodes, at_loc("inventory_stockout_events", window="30d"), 0.0, {}),  # noqa: E501
+    # The late +10 (day 0.5) finds day 1 closed: its episode is not re-derived (SPEC §4.1);
+    # day 3 is open and re-walked from the shifted base (10 - 5 = 5 > 0): only day 1's.
+    ("counter/stockouts-window-closed-kept", late_adjustment_erases_episodes, at_loc("inventory_stockout_events", window="30d"), 1.0, {}),  # noqa: E501
     # Expedite premiums of every dispatch: $10 + $20.
     ("counter/expedite", expedites, at_loc("inventory_expedite_cost_dollars_total"), 30.0, {}),
     # -- stockouts: an order line meeting an unknown position starts nothing --
@@ -420,10 +538,17 @@ SCENARIOS: list[tuple[str, Log, Read, Any, dict[str, Any]]] = [
     ("stockout/known-empty-shelf-counted", empty_shelf_then_inventory, at_loc("inventory_stockouts_total"), 1.0, {}),  # noqa: E501
     # Until then (last inventory event day 1 < day 2) the episode is not settled: not counted yet.
     ("stockout/not-settled-yet", order_meets_a_known_empty_shelf, at_loc("inventory_stockouts_total"), 0.0, {}),  # noqa: E501
+    # ... unless day 2 closes (tick on day 3): the episodes of a closed day are final, counted.
+    ("stockout/settled-when-its-day-closes", empty_shelf_day_closes, at_loc("inventory_stockouts_total"), 1.0, {}),  # noqa: E501
     # Orders ran ahead of a restock (day 2) that precedes O1 (day 3): no episode, none counted.
     ("stockout/orders-ahead", orders_after_inventory_then_restock_arrives, at_loc("inventory_stockouts_total"), 0.0, {}),  # noqa: E501
-    # Inventory ran ahead: O1 (day 1) met the empty shelf before the day-2 restock: one episode.
+    # Inventory ran ahead within day 0: O1 (day 0.3) met the empty shelf before the day-0.6
+    # restock: one episode.
     ("stockout/inventory-ahead", restock_then_orders_behind, at_loc("inventory_stockouts_total"), 1.0, {}),  # noqa: E501
+    # Across a closed day it is late: O1 (day 1) arrives after day 1 closed and starts nothing.
+    ("stockout/late-order-line", order_behind_a_closed_day, at_loc("inventory_stockouts_total"), 0.0, {}),  # noqa: E501
+    # ... nor in the window.
+    ("stockout/late-order-line-window", order_behind_a_closed_day, at_loc("inventory_stockout_events", window="7d"), 0.0, {}),  # noqa: E501
     # -- forecast error: the latest forecast published at or before period_start --
     # [1, 2): F = 20 (day 0.5; the day-1.5 one is too late), A = 16, |16 - 20| = 4.
     ("forecast/abs-error", forecast_republished, at_loc("inventory_forecast_abs_error_units", window="7d"), 4.0, {}),  # noqa: E501
@@ -442,6 +567,60 @@ SCENARIOS: list[tuple[str, Log, Read, Any, dict[str, Any]]] = [
     ("override/unmatched", override_of_unknown_recommendation, at_loc("inventory_overrides_unmatched_total"), 1.0, {}),  # noqa: E501
     # One of four recommendations overridden.
     ("override/share", one_override_in_four, at_loc("inventory_planner_override_ratio", window="7d"), 0.25, {}),  # noqa: E501
+    # -- §4.1 windows of whole buckets: "7d" is today so far plus the six days before --
+    # wm day 9.5: 7d = [day 3, day 9.5], 6.5 days (the old (wm - 7d, wm] was 7).
+    ("bucket/7d-days", today_and_six_days, at_loc("inventory_window_covered_days", window="7d"), 6.5, {}),  # noqa: E501
+    # 30d reaches back to day -20, before the location's first event: covered from day 0, 9.5 days.
+    ("bucket/30d-covered", today_and_six_days, at_loc("inventory_window_covered_days", window="30d"), 9.5, {}),  # noqa: E501
+    # The window starts at day 3.0 inclusive: S2 (day 3) is in, S1 (day 2.99) is not: $20.
+    ("bucket/start-inclusive", dispatches_at_the_window_start, at_loc("inventory_window_expedite_cost_dollars", window="7d"), 20.0, {}),  # noqa: E501
+    # Hourly buckets, 12h at wm day 1 12:30: [day 1 01:00, 12:30], 11.5 h = 11.5 / 24 days.
+    ("bucket/hourly-12h", hourly_twelve_hours, at_loc("inventory_window_covered_days", window="12h"), 11.5 / 24, {"bucket_seconds": 3600, "windows": ["12h", "7d"]}),  # noqa: E501
+    # -- §4.1 late events: counted per topic, applied where exact --
+    # The late order lands in day 2 as if on time: fill rate 8 / 10.
+    ("late/order-fill-rate", late_order_and_dispatch, at_loc("inventory_fill_rate_ratio", window="7d"), 0.8, {}),  # noqa: E501
+    # ... and in day 2's demand: the forecast of [day 2, day 3) scores |10 - 12| = 2.
+    ("late/order-forecast", late_order_and_dispatch, at_loc("inventory_forecast_abs_error_units", window="7d"), 2.0, {}),  # noqa: E501
+    # One late event on the orders topic ...
+    ("late/count-orders", late_order_and_dispatch, Read("late:orders"), 1, {}),
+    # ... and one on the shipments topic.
+    ("late/count-shipments", late_order_and_dispatch, Read("late:shipments"), 1, {}),
+    # A late cancellation takes O2 out of day 2's demand: A = 10 against 12, |10 - 12| = 2.
+    ("late/cancel-demand", late_cancellation_of_a_closed_order, at_loc("inventory_forecast_abs_error_units", window="7d"), 2.0, {}),  # noqa: E501
+    # ... and out of the orders due: O1 only.
+    ("late/cancel-orders-due", late_cancellation_of_a_closed_order, Read("inventory_window_orders_due", {**NORTH_WEB, "location": "L1", "window": "7d"}), 1.0, {}),  # noqa: E501
+    # A late snapshot newer than every event of A is its position from day 3: 100 x $1 on
+    # [0, 3) and 50 x $2 on [3, 5]: $100 throughout.
+    ("late/newest-snapshot-value", late_newest_snapshot, at_loc("inventory_average_value_dollars", window="7d"), 100.0, {}),  # noqa: E501
+    # Its cost reprices the day-4.5 line of a later closed day ($2); the day-3.5 line of its own
+    # closed day keeps $1 (which lines of that day followed it is not known): $3.
+    ("late/newest-snapshot-cogs", late_newest_snapshot, at_loc("inventory_window_cogs_dollars", window="7d"), 3.0, {}),  # noqa: E501
+    # Current value: 50 x $2.
+    ("late/newest-snapshot-now", late_newest_snapshot, at_loc("inventory_value_dollars"), 100.0, {}),  # noqa: E501
+    # The late +5 (day 1) lasts until the day-2.5 snapshot: (10 x 2.5 + 20 x 1.5 + 5 x 1.5) / 4.
+    ("late/adjustment-until-snapshot", late_adjustment_until_the_next_snapshot, at_loc("inventory_average_value_dollars", window="7d"), 15.625, {}),  # noqa: E501
+    # ... and the position after that snapshot is unchanged: 20.
+    ("late/adjustment-superseded-now", late_adjustment_until_the_next_snapshot, at_loc("inventory_value_dollars"), 20.0, {}),  # noqa: E501
+    # No snapshot after it: -4 from day 1 on, the position too: (10 x 1 + 6 x 2) / 3.
+    ("late/adjustment-moves-average", late_adjustment_moves_the_position, at_loc("inventory_average_value_dollars", window="7d"), 22 / 3, {}),  # noqa: E501
+    # Current value 10 - 4 = 6.
+    ("late/adjustment-moves-now", late_adjustment_moves_the_position, at_loc("inventory_value_dollars"), 6.0, {}),  # noqa: E501
+    # Between two snapshots of closed day 0 it is superseded at an unknown time: nothing moves.
+    ("late/adjustment-between-snapshots", late_adjustment_between_two_snapshots_of_a_day, at_loc("inventory_average_value_dollars", window="7d"), 10.0, {}),  # noqa: E501
+    # ... but it is counted late.
+    ("late/adjustment-between-snapshots-count", late_adjustment_between_two_snapshots_of_a_day, Read("late:inventory"), 1, {}),  # noqa: E501
+    # Older than every window (day 5 < day 40 - 29): dropped, the position stays 10.
+    ("late/dropped-position", older_than_every_window, at_loc("inventory_value_dollars"), 10.0, {}),
+    # ... no units ordered counted either.
+    ("late/dropped-counter", older_than_every_window, at_loc("inventory_units_ordered_total"), 0.0, {}),  # noqa: E501
+    # ... but both are counted late.
+    ("late/dropped-count", older_than_every_window, Read("late:inventory"), 1, {}),
+    # Late plans land in their days: R1, R2 recommended in the window, R1 overridden: 1 / 2.
+    ("late/plans-override", late_plans, at_loc("inventory_planner_override_ratio", window="7d"), 0.5, {}),  # noqa: E501
+    # ... and the late policy applied counts: 1 change over 1 SKU-location.
+    ("late/plans-applied", late_plans, at_loc("inventory_policy_changes_per_sku_location", window="7d"), 1.0, {}),  # noqa: E501
+    # Four late events on the plans topic.
+    ("late/plans-count", late_plans, Read("late:plans"), 4, {}),
 ]  # fmt: skip
 
 

@@ -1,19 +1,20 @@
-"""Durations, covered spans, demand days and cost-to-service periods."""
+"""Durations, buckets, window starts, covered spans, demand days and cost-to-service periods."""
 
 from __future__ import annotations
 
 import pytest
 
 from streams.core.windows import (
+    bucket_index,
+    bucket_start,
     complete_periods,
+    covered_days,
     covered_span,
-    day_count,
-    day_index,
     parse_duration,
     period_label,
-    window_slice,
+    window_start,
 )
-from tests.unit.core.factories import DAY, T0_S
+from tests.unit.core.factories import DAY, HOUR, T0_S
 
 
 @pytest.mark.parametrize(
@@ -34,9 +35,39 @@ def test_parse_duration_rejects_junk(text: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("t", "size", "index"),
+    [
+        (T0_S, DAY, 19783),  # 2024-03-01T00:00Z starts its day
+        (T0_S - 0.001, DAY, 19782),  # a millisecond before belongs to the day before
+        (T0_S + DAY - 1e-6, DAY, 19783),  # right at the end of the day: still that day
+        (T0_S + 5400.0, HOUR, 19783 * 24 + 1),  # 01:30 is in the second hour
+    ],
+)
+def test_bucket_index(t: float, size: float, index: int) -> None:
+    """Buckets are UTC-aligned `[k * size, (k + 1) * size)`, exact at their boundaries."""
+    assert bucket_index(t, size) == index
+    assert bucket_start(t, size) == index * size
+
+
+@pytest.mark.parametrize(
+    ("wm", "window", "size", "start"),
+    [
+        (T0_S + 9.5 * DAY, 7 * DAY, DAY, T0_S + 3 * DAY),  # today so far + the 6 days before
+        (T0_S + 10 * DAY, 7 * DAY, DAY, T0_S + 4 * DAY),  # at midnight: 6 whole days + 0 s
+        (T0_S + 9.5 * DAY, 12 * HOUR, HOUR, T0_S + 9 * DAY + HOUR),  # this hour + 11 before
+    ],
+)
+def test_window_start_is_a_whole_number_of_buckets_back(
+    wm: float, window: float, size: float, start: float
+) -> None:
+    """A window starts `W - bucket` before the start of the watermark's bucket (SPEC §4.1)."""
+    assert window_start(wm, window, size) == start
+
+
+@pytest.mark.parametrize(
     ("wm", "window", "first", "expected"),
     [
-        (10 * DAY, 7 * DAY, 0.0, (3 * DAY, 7 * DAY)),  # data older than the window
+        (10.5 * DAY, 7 * DAY, 0.0, (4 * DAY, 6.5 * DAY)),  # data older than the window
         (10 * DAY, 30 * DAY, 0.0, (0.0, 10 * DAY)),  # location started inside the window
         (10 * DAY, 7 * DAY, 10 * DAY, (10 * DAY, 0.0)),  # nothing covered yet
         (10 * DAY, 7 * DAY, 11 * DAY, (11 * DAY, 0.0)),  # first event in the lateness band
@@ -46,27 +77,21 @@ def test_covered_span(
     wm: float, window: float, first: float, expected: tuple[float, float]
 ) -> None:
     """The covered span starts at the later of the window start and the first event."""
-    assert covered_span(wm, window, first) == expected
-
-
-def test_window_slice_is_open_below_closed_above() -> None:
-    """`(lo, hi]`: an item exactly at the window start is outside, one at the watermark inside."""
-    assert window_slice([1.0, 2.0, 3.0, 4.0], 2.0, 4.0) == (2, 4)
-
-
-@pytest.mark.parametrize(("days", "count"), [(0.0, 0), (0.5, 1), (1.0, 1), (2.25, 3), (7.0, 7)])
-def test_day_count(days: float, count: int) -> None:
-    """Covered days round up to whole demand days."""
-    assert day_count(days) == count
+    assert covered_span(wm, window, first, DAY) == expected
 
 
 @pytest.mark.parametrize(
-    ("age_days", "index"), [(0.0, 0), (0.5, 0), (1.0, 0), (1.0001, 1), (2.0, 1), (6.5, 6)]
+    ("start", "wm", "expected"),
+    [
+        (0.0, 3 * DAY, (0, 3)),  # a watermark at midnight adds no empty day
+        (0.0, 3.25 * DAY, (0, 4)),  # today so far is a day
+        (1.5 * DAY, 3.25 * DAY, (1, 3)),  # the first covered day may be partial too
+        (2 * DAY, 2 * DAY, (2, 0)),  # nothing covered
+    ],
 )
-def test_day_index(age_days: float, index: int) -> None:
-    """Day i is `(wm - (i+1)d, wm - i*d]`: a time exactly one day back is still day 0."""
-    wm = T0_S + 10 * DAY
-    assert day_index(wm, wm - age_days * DAY) == index
+def test_covered_days(start: float, wm: float, expected: tuple[int, int]) -> None:
+    """Daily demand is read over the UTC days overlapping `[start, wm)`."""
+    assert covered_days(start, wm) == expected
 
 
 def test_complete_periods_are_epoch_aligned_and_end_by_the_watermark() -> None:

@@ -48,12 +48,17 @@ def test_current_value_and_turns_times_dio() -> None:
 
 @pytest.mark.parametrize(
     ("window", "covered", "average"),
-    [("7d", 7.0, 100.0), ("30d", 10.0, (3 * 50.0 + 7 * 100.0) / 10)],
+    [
+        # Whole days (SPEC §4.1): at a midnight watermark "7d" is [day 4, day 10], 6 days.
+        ("7d", 6.0, 100.0),
+        ("30d", 10.0, (3 * 50.0 + 7 * 100.0) / 10),
+    ],
 )
 def test_window_longer_than_the_data_uses_the_covered_span(
     window: str, covered: float, average: float
 ) -> None:
-    """A location that started inside the window averages over the days since its first event."""
+    """A location that started inside the window averages over the days since its first event;
+    one that did not, over the window's whole buckets."""
     engine = run([snapshot("A", 50, t=at(0)), snapshot("A", 100, t=at(3)), tick(t=at(10))])
     assert value(engine, "inventory_window_covered_days", location="L1", window=window) == covered
     assert value(engine, "inventory_average_value_dollars", location="L1", window=window) == average
@@ -117,7 +122,7 @@ def test_excess_and_obsolete(obsolete_after_days: float, eo_value: float) -> Non
 
 def test_excess_and_obsolete_has_no_window() -> None:
     """No E&O series carries a window label, whatever windows are configured."""
-    engine = run(eo_log(), windows=["12h", "7d", "30d"])
+    engine = run(eo_log(), windows=["12h", "7d", "30d"], bucket_seconds=3600)
     eo = [s for s in engine.samples() if s.name.startswith("inventory_excess_obsolete")]
     assert [(s.name, s.labels) for s in eo] == [
         ("inventory_excess_obsolete_value_dollars", (("location", "L1"),)),

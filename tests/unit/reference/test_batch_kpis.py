@@ -229,7 +229,7 @@ def turns_series() -> batch_kpis.Series:
         [
             snapshot(0, "X", 100, 10),  # value 1000 on [0, 2)
             adjust(2, "X", -40),  # value 600 on [2, 4)
-            dispatch(3, "S1", "none", [("1", "X", 10)]),  # COGS 10 x 10; at wm - 7d exactly
+            dispatch(3, "S1", "none", [("1", "X", 10)]),  # COGS 10 x 10; the day before "7d"
             snapshot(4, "X", 80, 12.5),  # value 1000 on [4, 10]
             dispatch(5, "S2", "none", [("1", "X", 20)]),  # COGS 20 x 12.5
             tick(10),
@@ -246,11 +246,12 @@ def turns_series() -> batch_kpis.Series:
         ("inventory_window_cogs_dollars", "30d", 100 + 250),
         ("inventory_turns_annualized", "30d", 350 / 920 * 365 / 10),
         ("inventory_days_inventory_outstanding_days", "30d", 920 / 350 * 10),
-        ("inventory_window_covered_days", "7d", 7.0),
-        ("inventory_average_value_dollars", "7d", (600 * 1 + 1000 * 6) / 7),
-        ("inventory_window_cogs_dollars", "7d", 250),  # the dispatch at wm - 7d is outside
-        ("inventory_turns_annualized", "7d", 250 / (6600 / 7) * 365 / 7),
-        ("inventory_days_inventory_outstanding_days", "7d", (6600 / 7) / 250 * 7),
+        # SPEC §4.1: at a midnight watermark (day 10) "7d" is the whole days [day 4, day 10].
+        ("inventory_window_covered_days", "7d", 6.0),
+        ("inventory_average_value_dollars", "7d", 1000.0),
+        ("inventory_window_cogs_dollars", "7d", 250),  # the day-3 dispatch is before day 4
+        ("inventory_turns_annualized", "7d", 250 / 1000 * 365 / 6),
+        ("inventory_days_inventory_outstanding_days", "7d", 1000 / 250 * 6),
         ("inventory_value_dollars", None, 1000.0),
         ("inventory_cogs_dollars_total", None, 350.0),
     ],
@@ -298,8 +299,9 @@ def stockout_series() -> batch_kpis.Series:
     [
         ("inventory_stockout_events", "7d", 3),  # starts on days 20, 22, 23
         ("inventory_stockout_events", "30d", 4),
-        # Y's day-23 episode is not settled: no inventory event of L1 after day 22.5 yet.
-        ("inventory_stockouts_total", None, 3),
+        # Y's day-23 episode: no inventory event of L1 followed it, but the tick on day 25
+        # closed day 23, and the episodes of a closed day are final (SPEC §4.1): counted.
+        ("inventory_stockouts_total", None, 4),
         ("inventory_stocked_out_sku_locations", None, 2),  # X since day 22, Y since day 23
         ("inventory_sku_locations", None, 2),
     ],
@@ -478,7 +480,7 @@ def covered_series() -> batch_kpis.Series:
 @pytest.mark.parametrize(
     ("location", "metric", "window", "expected"),
     [
-        ("OLD", "inventory_window_covered_days", "7d", 7.0),
+        ("OLD", "inventory_window_covered_days", "7d", 6.0),  # [day 4, day 10]: whole days
         ("OLD", "inventory_window_covered_days", "30d", 10.0),
         ("NEW", "inventory_window_covered_days", "7d", 3.0),
         ("NEW", "inventory_window_covered_days", "30d", 3.0),
@@ -515,13 +517,17 @@ def _without_counters(series: batch_kpis.Series) -> batch_kpis.Series:
     return {k: v for k, v in series.items() if not k[0].endswith("_total")}
 
 
-def test_order_of_events_does_not_matter() -> None:
-    """Every figure but the counters is a function of the set of events: shuffling the log
-    changes none of them."""
-    log = list(small_log())
+def _day(event: dict[str, Any]) -> int:
+    return int(datetime.fromisoformat(event["occurred_at"]).timestamp() // DAY)
+
+
+def test_order_of_events_within_a_day_does_not_matter() -> None:
+    """Every figure but the counters is a function of the set of events within open buckets
+    (SPEC §4.1): shuffling the log inside each day changes none of them."""
+    log = sorted(small_log(), key=_day)
     expected = batch_kpis.compute(log, DEFAULTS)
     random.Random(1).shuffle(log)
-    shuffled = batch_kpis.compute(log, DEFAULTS)
+    shuffled = batch_kpis.compute(sorted(log, key=_day), DEFAULTS)
     assert batch_kpis.compare(_without_counters(expected), _without_counters(shuffled)) == []
 
 

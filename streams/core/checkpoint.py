@@ -1,0 +1,105 @@
+"""Checkpoint blobs of the engine's state: one per location, one for the global part.
+
+A blob is a zlib-compressed (level 1: about 3x smaller for a quarter more time
+than the pickling) pickle (protocol 5) of `(FORMAT, kind, shape, payload)`:
+
+- `FORMAT` is this module's format number: a blob of another format is refused
+  (the caller rebuilds from its event log instead);
+- `kind` is `"location"` or `"global"`;
+- `shape` is what makes state of one setting unusable under another: the bucket
+  length and the span of buckets kept (`Context.span`). A blob taken with another
+  shape is refused too;
+- the payload is a settled `LocationState` (its SKU-locations, orders, per-bucket
+  totals, raw events of its open buckets, counters and late counts) or a
+  `GlobalState`.
+
+Blobs live in the monitor's own Redis and are only ever read back by it, so
+pickle is fine; numbers are in typed arrays or plain floats, and derived
+structures (the open walks, cached order outcomes) are left out and rebuilt on
+the next read.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+from streams.core.context import UNCERTAINTY_WINDOW
+from streams.core.location import LocationState
+from streams.core.planning import DisruptionBook
+from streams.core.uncertainty import LeadTimeBook
+from streams.core.windows import parse_duration
+from streams.settings import KpiSettings
+
+FORMAT = 1
+_PROTOCOL = 5
+_LEVEL = 1  # zlib: about 3x smaller for a quarter more time than the pickling
+
+
+class CheckpointError(ValueError):
+    """A blob this engine cannot use (another format or another bucket shape)."""
+
+
+@dataclass
+class GlobalState:
+    """What all locations share: disruptions, supplier lead times, late counts of events
+    without a location."""
+
+    disruptions: DisruptionBook
+    suppliers: LeadTimeBook[str]
+    supplier_locations: dict[str, set[str]]
+    late: dict[str, int]
+
+
+def shape(settings: KpiSettings) -> tuple[int, float]:
+    """`(bucket_seconds, span kept in seconds)` of the state these settings build."""
+    span = max([UNCERTAINTY_WINDOW] + [parse_duration(w) for w in settings.windows])
+    return settings.bucket_seconds, span
+
+
+def _dump(settings: KpiSettings, kind: str, payload: Any) -> bytes:
+    raw = pickle.dumps((FORMAT, kind, shape(settings), payload), protocol=_PROTOCOL)
+    return zlib.compress(raw, _LEVEL)
+
+
+def _load(settings: KpiSettings, kind: str, blob: bytes) -> Any:
+    try:
+        found = pickle.loads(zlib.decompress(blob))  # our own blobs, from our own store
+        version, found_kind, found_shape, payload = found
+    except Exception as error:  # a truncated or foreign blob
+        raise CheckpointError(f"unreadable {kind} checkpoint: {error!r}") from error
+    if version != FORMAT:
+        raise CheckpointError(f"{kind} checkpoint of format {version}, expected {FORMAT}")
+    if found_kind != kind:
+        raise CheckpointError(f"a {found_kind} checkpoint where a {kind} one was expected")
+    if tuple(found_shape) != shape(settings):
+        raise CheckpointError(
+            f"{kind} checkpoint taken with (bucket_seconds, span) {tuple(found_shape)}, "
+            f"these settings make {shape(settings)}"
+        )
+    return payload
+
+
+def dump_location(settings: KpiSettings, state: LocationState) -> bytes:
+    """A settled location as a blob."""
+    return _dump(settings, "location", state)
+
+
+def load_location(settings: KpiSettings, blob: bytes) -> LocationState:
+    state = _load(settings, "location", blob)
+    if not isinstance(state, LocationState):
+        raise CheckpointError("a location checkpoint without a location")
+    return state
+
+
+def dump_global(settings: KpiSettings, state: GlobalState) -> bytes:
+    return _dump(settings, "global", state)
+
+
+def load_global(settings: KpiSettings, blob: bytes) -> GlobalState:
+    state = _load(settings, "global", blob)
+    if not isinstance(state, GlobalState):
+        raise CheckpointError("a global checkpoint without the global state")
+    return state
