@@ -332,6 +332,86 @@ def _internals() -> Section:
     )
 
 
+LATE = f"kpimon_events_late_total{q.selector(q.TOPIC)}"
+
+
+def _containment_and_state() -> Section:
+    return (
+        "Containment and state",
+        [
+            stat(
+                "Locations not computed (1h)",
+                "Location KPI recomputes that failed (their series went stale) or produced "
+                "non-finite values (dropped) in the last hour "
+                "(kpimon_kpi_location_errors_total); every other location stays fresh.",
+                [
+                    Query(
+                        q.or_zero("sum(increase(kpimon_kpi_location_errors_total[1h]))"),
+                        "errors",
+                    )
+                ],
+                unit=COUNT,
+                decimals=0,
+                width=6,
+            ),
+            stat(
+                "Locations over the export cap",
+                "Locations the worker knows but does not export: over "
+                "KPIMON_KPI__MAX_LOCATIONS, filled by the allow-list and the most active "
+                "(kpimon_kpi_locations_over_cap).",
+                [Query(q.or_zero("max(kpimon_kpi_locations_over_cap)"), "over the cap")],
+                unit=COUNT,
+                decimals=0,
+                width=6,
+            ),
+            stat(
+                "Unreadable snapshots (1h)",
+                "KPI snapshots the exporter could not read in the last hour; it served the "
+                "previous one (kpimon_exporter_snapshot_errors_total).",
+                [
+                    Query(
+                        q.or_zero("sum(increase(kpimon_exporter_snapshot_errors_total[1h]))"),
+                        "errors",
+                    )
+                ],
+                unit=COUNT,
+                decimals=0,
+                width=6,
+            ),
+            stat(
+                "Late events/s",
+                "Events whose time bucket had closed (SPEC §4.1) per second: applied where "
+                "exact, or dropped when older than the longest window or the dedup horizon "
+                "(kpimon_events_late_total).",
+                [Query(q.or_zero(_rate(LATE)), "late/s")],
+                unit=PER_SECOND,
+                decimals=3,
+                width=6,
+            ),
+            timeseries(
+                "Late events/s by topic",
+                "Events taken as late per second, by source topic (kpimon_events_late_total).",
+                [Query(q.or_zero(_rate(LATE, "topic")), "{{topic}}")],
+                unit=PER_SECOND,
+                decimals=3,
+            ),
+            timeseries(
+                "Location KPI errors/s by reason",
+                "Failed location recomputes per second: `exception` (series stale) or "
+                "`non_finite` (values dropped) (kpimon_kpi_location_errors_total).",
+                [
+                    Query(
+                        q.or_zero(_rate("kpimon_kpi_location_errors_total", "reason")),
+                        "{{reason}}",
+                    )
+                ],
+                unit=PER_SECOND,
+                decimals=3,
+            ),
+        ],
+    )
+
+
 def build() -> dict[str, Any]:
     """The pipeline health board."""
     return board(
@@ -341,7 +421,13 @@ def build() -> dict[str, Any]:
         "consumer and event-time lag, KPI freshness, alert delivery and scrape health.",
         tags=["pipeline"],
         variables=[variables.topic(), variables.location()],
-        sections=[_throughput(), _latency(), _delivery_and_health(), _internals()],
+        sections=[
+            _throughput(),
+            _latency(),
+            _delivery_and_health(),
+            _containment_and_state(),
+            _internals(),
+        ],
         time_from="now-1h",
         refresh="10s",
     )

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, SecretStr, field_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -97,6 +97,35 @@ class RedisSettings(BaseModel):
     key_prefix: str = Field(default="kpimon:", description="prefix of every Redis key")
 
 
+class StateSettings(BaseModel):
+    """How the KPI state is kept in Redis (SPEC §4.1): checkpoints, a short event log, dedup."""
+
+    dedup_horizon_seconds: float | None = Field(
+        default=None,
+        gt=0,
+        description="event_ids are remembered this long by event time (default, and at "
+        "least: the longest window); an older event is counted late and dropped",
+    )
+    dedup_slots: int = Field(
+        default=4096,
+        ge=1,
+        le=1 << 20,
+        description="Redis hashes per event day holding the ids; each stays compact up to "
+        "~128 ids, so size it to the events of a day ÷ 100",
+    )
+    checkpoint_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        description="the KPI process checkpoints its state this often, then trims the event "
+        "log it no longer needs",
+    )
+    checkpoint_log_events: int = Field(
+        default=500_000,
+        ge=1,
+        description="...or sooner, once the log since the last checkpoint holds this many events",
+    )
+
+
 class KpiSettings(BaseModel):
     windows: list[str] = Field(
         default_factory=lambda: ["7d", "30d"], description="trailing KPI windows (JSON list)"
@@ -123,7 +152,15 @@ class KpiSettings(BaseModel):
         default=7.0, gt=0, description="lead time used before any receipt is seen"
     )
     cost_to_service_period_seconds: float = Field(
-        default=86400.0, gt=0, description="period of the cost-to-service curve"
+        default=86400.0,
+        gt=0,
+        description="period of the cost-to-service curve (a whole number of buckets)",
+    )
+    bucket_seconds: int = Field(
+        default=86400,
+        gt=0,
+        description="event-time bucket, UTC-aligned (s): windows are whole buckets, state is "
+        "kept per bucket; must divide a day (86400, 3600, ...)",
     )
     snapshot_interval_seconds: float = Field(
         default=1.0, gt=0, description="how often the worker recomputes the KPIs"
@@ -148,9 +185,34 @@ class KpiSettings(BaseModel):
     def _windows_parse(cls, value: list[str]) -> list[str]:
         from streams.core.windows import parse_duration
 
+        if not value:
+            raise ValueError("at least one window is needed")
         for item in value:
             parse_duration(item)
         return value
+
+    @model_validator(mode="after")
+    def _whole_buckets(self) -> KpiSettings:
+        """Buckets tile a UTC day, and every window and period is made of whole buckets."""
+        from streams.core.windows import parse_duration
+
+        bucket = self.bucket_seconds
+        if 86400 % bucket:
+            raise ValueError(
+                f"bucket_seconds={bucket} must divide a day (86400 s): e.g. 86400, 3600, 900"
+            )
+        for item in self.windows:
+            if parse_duration(item) % bucket:
+                raise ValueError(
+                    f"window {item!r} is not a whole number of buckets "
+                    f"(bucket_seconds={bucket}): use a multiple of it, or a smaller bucket"
+                )
+        if self.cost_to_service_period_seconds % bucket:
+            raise ValueError(
+                f"cost_to_service_period_seconds={self.cost_to_service_period_seconds:g} is not "
+                f"a whole number of buckets (bucket_seconds={bucket})"
+            )
+        return self
 
 
 class ExporterSettings(BaseModel):
@@ -243,6 +305,7 @@ class Settings(BaseSettings):
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     events: EventSettings = Field(default_factory=EventSettings)
+    state: StateSettings = Field(default_factory=StateSettings)
     redis: RedisSettings = Field(default_factory=RedisSettings)
     kpi: KpiSettings = Field(default_factory=KpiSettings)
     exporter: ExporterSettings = Field(default_factory=ExporterSettings)
@@ -250,3 +313,11 @@ class Settings(BaseSettings):
     alerts: AlertSettings = Field(default_factory=AlertSettings)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "console"
+
+    def dedup_horizon(self) -> float:
+        """Seconds of event time the event_ids are remembered: the setting, never less than
+        the longest window (an event the engine still applies must be deduplicated)."""
+        from streams.core.windows import parse_duration
+
+        longest = max(parse_duration(window) for window in self.kpi.windows)
+        return max(self.state.dedup_horizon_seconds or longest, longest)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any, cast
 
 import orjson
@@ -39,6 +39,12 @@ PIPELINE_COUNTERS: dict[str, tuple[str, tuple[str, ...], str]] = {
         "kpimon_events_invalid",
         ("topic", "reason"),
         "Messages rejected to the dead-letter topic, by input topic and reason.",
+    ),
+    "events_late_total": (
+        "kpimon_events_late",
+        ("topic",),
+        "Events whose time bucket had closed (SPEC §4.1): applied where exact, or dropped "
+        "when older than the longest window, by input topic.",
     ),
     "events_duplicate_total": (
         "kpimon_events_duplicate",
@@ -101,7 +107,8 @@ class RedisStateCollector(Collector):
             up.add_sample("kpimon_exporter_redis_up", {}, 0.0)
             return [up]
         up.add_sample("kpimon_exporter_redis_up", {}, 1.0)
-        metrics = [up, *self._kpis(view), self._errors(), *self._counters(counters_raw)]
+        late = view.late if view is not None else {}
+        metrics = [up, *self._kpis(view), self._errors(), *self._counters(counters_raw, late)]
         metrics += self._status(status_raw)
         read = Metric("kpimon_exporter_read_seconds", "Seconds the last Redis read took.", "gauge")
         read.add_sample("kpimon_exporter_read_seconds", {}, time.monotonic() - started)
@@ -160,11 +167,18 @@ class RedisStateCollector(Collector):
         errors.add_sample("kpimon_exporter_snapshot_errors_total", {}, float(self._snapshot_errors))
         return errors
 
-    def _counters(self, raw: dict[bytes, bytes]) -> list[Metric]:
-        grouped: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)
-        for field, value in raw.items():
+    def _counters(self, raw: dict[bytes, bytes], late: Mapping[str, int]) -> list[Metric]:
+        """The pipeline counters of Redis; late events add the engine's (in its snapshot)
+        to those the worker dropped as too old to deduplicate."""
+        totals: dict[tuple[str, tuple[str, ...]], float] = defaultdict(float)
+        for field, raw_value in raw.items():
             name, labels = parse_counter_field(field.decode())
-            grouped[name].append((labels, float(value)))
+            totals[(name, labels)] += float(raw_value)
+        for topic, late_count in late.items():
+            totals[("events_late_total", (topic,))] += late_count
+        grouped: dict[str, list[tuple[tuple[str, ...], float]]] = defaultdict(list)
+        for (name, labels), value in totals.items():
+            grouped[name].append((labels, value))
         metrics = []
         for field_name, (metric_name, label_names, help_text) in PIPELINE_COUNTERS.items():
             metric = Metric(metric_name, help_text, "counter")

@@ -17,7 +17,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import chain, groupby
 from math import isfinite
 from operator import itemgetter
@@ -102,6 +102,7 @@ class KpiView:
     families: list[KpiFamily]
     dropped: int  # series of catalog families not exported: a label value over its cap
     locations_over_cap: int = 0  # locations the worker knows but left out (the cap)
+    late: Mapping[str, int] = field(default_factory=dict)  # events the engine took as late
 
 
 def build_view(
@@ -132,7 +133,9 @@ def _decode(payload: bytes, cap: int, caps: Mapping[str, int], allowlist: Sequen
     families, dropped = builder.run(samples)
     known = data.get("locations")
     over = max(0, known - len(activity)) if isinstance(known, int) and activity else 0
-    return KpiView(float(data["generated_at"]), families, dropped, over)
+    late = data.get("late") or {}
+    late = {str(k): int(v) for k, v in late.items() if isinstance(v, int)}
+    return KpiView(float(data["generated_at"]), families, dropped, over, late)
 
 
 def _distinct_values(samples: list[Any]) -> dict[str, set[str]] | None:

@@ -5,12 +5,16 @@ from __future__ import annotations
 import zlib
 from typing import NamedTuple
 
+LATE = "late"
+"""The label of an event older than the dedup horizon: counted late, not stored (SPEC §4.1)."""
+
 
 class MessageRecord(NamedTuple):
     """One consumed message and what validation made of it.
 
     `event_id` is None for a rejected message, whose `label` is then the
-    rejection reason; otherwise `label` is the event type. `payload` is the
+    rejection reason (or `LATE`: an event too old to be deduplicated, counted and
+    dropped, not dead-lettered); otherwise `label` is the event type. `payload` is the
     message value as consumed (b'' when rejected) and `digest` its
     `payload_digest` ('' when rejected).
     A tuple, not a dataclass: one is built per consumed message on the hot path.
@@ -23,6 +27,7 @@ class MessageRecord(NamedTuple):
     payload: bytes
     label: str
     digest: str = ""
+    day: int = 0  # the event's UTC day (epoch days): its dedup slots
 
 
 def payload_digest(payload: bytes) -> str:

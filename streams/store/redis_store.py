@@ -10,24 +10,34 @@ entry, with their counters and the partition offsets that produced them. See
 
 from __future__ import annotations
 
+import math
 from collections import Counter
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass
 from importlib import resources
 from operator import attrgetter
 from typing import Any, NamedTuple, Protocol
 
 import msgspec
+import redis
 import redis.asyncio as aioredis
 from redis.exceptions import NoScriptError
+from xxhash import xxh3_64_intdigest
 
+from streams.store.checkpoints import (
+    Checkpoint,
+    read_checkpoint,
+    sweep_orphans,
+    write_checkpoint,
+)
 from streams.store.keys import KeyLayout, counter_field
-from streams.store.records import MessageRecord
+from streams.store.log import LogBatch, read_log, trim_log
+from streams.store.records import LATE, MessageRecord
 
 CONFLICT = "conflicting_duplicate"
 
 _SCRIPTS = resources.files("streams.store")
 _APPLY_BATCH = _SCRIPTS.joinpath("apply_batch.lua").read_text()
-_PRUNE = _SCRIPTS.joinpath("prune.lua").read_text()
 # A set of ids (the layout before payload digests) becomes a hash of unknown digests.
 _MIGRATE_IDS = """
 if redis.call('TYPE', KEYS[1]).ok ~= 'set' then return 0 end
@@ -50,11 +60,6 @@ redis.call('RENAME', KEYS[2], KEYS[1])
 return moved
 """
 _ENCODE = msgspec.msgpack.Encoder().encode
-_PAYLOADS = msgspec.msgpack.Decoder(list[bytes])
-# Log entries read per page when rebuilding: an entry holds a whole batch.
-LOG_PAGE_ENTRIES = 8
-# Log entries dropped per prune script call, so one call never blocks Redis long.
-PRUNE_PAGE_ENTRIES = 16
 
 
 def _text(value: bytes | str) -> str:
@@ -65,7 +70,8 @@ _EVENT_ID = attrgetter("event_id")
 _OFFSET = attrgetter("offset")
 _PAYLOAD = attrgetter("payload")
 _DIGEST = attrgetter("digest")
-_REPLY = msgspec.msgpack.Decoder(tuple[list[int], list[tuple[int, str]]])
+_REPLY = msgspec.msgpack.Decoder(tuple[list[int], list[tuple[int, str]], str, int])
+DAY = 86400
 
 
 class _Packed(NamedTuple):
@@ -84,13 +90,64 @@ class Conflict(NamedTuple):
 
 class BatchOutcome(NamedTuple):
     """What `apply_batch` did: the positions of the events stored for the first time,
-    and the conflicting duplicates to dead-letter (then `forget_conflicts`)."""
+    the conflicting duplicates to dead-letter (then `forget_conflicts`), and the id of
+    the log entry holding the fresh events ('' when there are none)."""
 
     fresh: list[int]
     conflicts: list[Conflict]
+    entry: str = ""
+    clock: int = -1  # the dedup clock after the batch (the latest event day stored)
 
 
-def _pack_batch(records: Sequence[MessageRecord]) -> _Packed:
+FINGERPRINT_MASK = (1 << 63) - 1  # a signed 64-bit integer: Redis stores it as one
+
+
+def fingerprint(event_id: str) -> int:
+    """The 63-bit fingerprint of an event_id kept for dedup (xxh3; 1 in 2**63 collide)."""
+    return xxh3_64_intdigest(event_id.encode()) & FINGERPRINT_MASK
+
+
+@dataclass(frozen=True, slots=True)
+class DedupLayout:
+    """Where the ids are kept: `slots` hashes per event day, for `horizon_days` days behind
+    the dedup clock, the latest event day stored (see apply_batch.lua)."""
+
+    slots: int = 4096
+    horizon_days: int = 30
+
+    def oldest_day(self, clock: int) -> int | None:
+        """The oldest event day still deduplicated at dedup clock `clock` (None: any)."""
+        return None if clock < 0 else clock - self.horizon_days
+
+
+def store_from(settings: Any) -> RedisKpiStore:
+    """The store of a `streams.settings.Settings`: its Redis, prefix and dedup layout."""
+    from streams.store.connection import async_client, sync_client
+
+    return RedisKpiStore(
+        async_client(settings.redis),
+        settings.redis.key_prefix,
+        dedup_layout(settings),
+        connect_sync=lambda: sync_client(settings.redis),
+    )
+
+
+def dedup_layout(settings: Any) -> DedupLayout:
+    """From a `streams.settings.Settings` (typed Any: the store does not import settings)."""
+    return DedupLayout(
+        slots=settings.state.dedup_slots, horizon_days=math.ceil(settings.dedup_horizon() / DAY)
+    )
+
+
+def _dedup_columns(valid: Sequence[MessageRecord], slots: int) -> tuple[list[str], list[int]]:
+    prints = [fingerprint(r.event_id) for r in valid]  # type: ignore[arg-type]
+    return (
+        [str(p) for p in prints],
+        [r.day * slots + p % slots for r, p in zip(valid, prints, strict=True)],
+    )
+
+
+def _pack_batch(records: Sequence[MessageRecord], dedup: DedupLayout, ids_prefix: str) -> _Packed:
     """What apply_batch.lua needs for a non-empty batch (see its header).
 
     Records are grouped by (topic, partition, label, rejected): one dict lookup
@@ -139,21 +196,28 @@ def _pack_batch(records: Sequence[MessageRecord]) -> _Packed:
         [last[t] for t in range(1, len(tp_index) + 1)],
         ordered,
         [
-            counter_field("events_invalid_total" if bad else "events_total", topic, label)
+            counter_field("events_late_total", topic)
+            if label == LATE
+            else counter_field("events_invalid_total" if bad else "events_total", topic, label)
             for topic, label, bad in field_index
         ],
         [not bad for _, _, bad in field_index],
         per_field[1:],
         len(set(ids)) < len(ids),
         [counter_field("events_invalid_total", topic, CONFLICT) for topic, _ in tp_index],
+        ids_prefix,
+        dedup.slots,
+        dedup.horizon_days,
+        max((r.day for r in valid), default=-1),
     )
+    prints, slot_keys = _dedup_columns(valid, dedup.slots)
     return _Packed(
         _ENCODE(list(map(_PAYLOAD, valid))),
         (
             _ENCODE(summary),
             _ENCODE(ids),
             _ENCODE((tp_of, offset_of, field_of)),
-            _ENCODE(list(map(_DIGEST, valid))),
+            _ENCODE((list(map(_DIGEST, valid)), prints, slot_keys)),
         ),
         rejected,
     )
@@ -168,9 +232,11 @@ def _fresh_positions(count: int, rejected: list[int], not_fresh: list[int]) -> l
 
 
 class KpiStore(Protocol):
-    """What the worker needs from durable state."""
+    """What the worker's ingest needs from durable state."""
 
     async def prepare(self) -> None: ...
+
+    async def dedup_clock(self) -> int: ...
 
     async def pending_conflicts(self) -> int: ...
 
@@ -178,56 +244,66 @@ class KpiStore(Protocol):
 
     async def forget_conflicts(self, records: Sequence[MessageRecord]) -> None: ...
 
-    def stored_events(self) -> AsyncIterator[bytes]: ...
-
     async def applied_offsets(self) -> dict[tuple[str, int], int]: ...
-
-    async def write_snapshot(self, payload: bytes) -> None: ...
-
-    async def prune(self, before: float) -> int: ...
 
 
 class RedisKpiStore:
-    """`KpiStore` on one Redis (the scripts derive payload key names: not for Redis Cluster).
+    """`KpiStore` on one Redis: offsets, dedup, the event log, counters, snapshots.
 
-    `retention_seconds` is for the caller's prune timer, which calls
-    `prune(time.time() - store.retention_seconds)`; nothing expires by itself.
+    The event log holds the events applied since the KPI state's last checkpoint
+    (`streams.store.checkpoints`): the KPI process replays it at start and trims
+    it once a checkpoint covers it. Dedup is by event day (`DedupLayout`). The
+    scripts derive key names, so this is not for Redis Cluster yet.
     """
 
     def __init__(
-        self, client: aioredis.Redis, prefix: str = "kpimon:", retention_seconds: float = 0
+        self,
+        client: aioredis.Redis,
+        prefix: str = "kpimon:",
+        dedup: DedupLayout | None = None,
+        connect_sync: Callable[[], redis.Redis] | None = None,
     ) -> None:
+        """`connect_sync` opens a synchronous connection for checkpoint writers."""
         self._redis = client
+        self._connect_sync = connect_sync
         self.keys = KeyLayout(prefix)
-        self.retention_seconds = float(retention_seconds)
+        self.dedup = dedup or DedupLayout()
         self._apply = client.register_script(_APPLY_BATCH)
-        self._prune = client.register_script(_PRUNE)
         keys = self.keys
         self._apply_keys = (
-            keys.offsets, keys.counters, keys.ids, keys.log, keys.log_staging,
-            keys.dead_letters_pending,
+            keys.offsets, keys.counters, keys.log, keys.log_staging,
+            keys.dead_letters_pending, keys.ids, keys.ids_clock,
         )  # fmt: skip
         self._migrate_ids = client.register_script(_MIGRATE_IDS)
 
     async def prepare(self) -> None:
         """Bring a store written by an earlier version to this layout (idempotent).
 
-        Before conflicts were told from duplicates (SPEC §3), `ids` was a set; it
-        becomes a hash whose digests are unknown (''), read as "a duplicate".
+        The ids of earlier versions (one set, then one hash of every stored id) are
+        read as duplicates while they last: they expire a dedup horizon from now,
+        by when every event they name is older than the horizon anyway.
         """
         await self._migrate_ids(keys=[self.keys.ids, self.keys.ids + ":migrating"])
+        await self._redis.expire(self.keys.ids, (self.dedup.horizon_days + 1) * DAY, nx=True)
 
     async def apply_batch(self, records: Sequence[MessageRecord]) -> BatchOutcome:
-        """Apply a batch atomically: the positions of newly stored events, and conflicts."""
+        """Apply a batch atomically: newly stored events, conflicts, the log entry."""
         if not records:
             return BatchOutcome([], [])
-        packed = _pack_batch(records)
+        packed = _pack_batch(records, self.dedup, self.keys.ids_slot_prefix)
         reply = await self._apply_staged(packed.payloads, packed.args)
-        not_fresh, conflicts = _REPLY.decode(reply)
+        not_fresh, conflicts, entry, clock = _REPLY.decode(reply)
         return BatchOutcome(
             _fresh_positions(len(records), packed.rejected, not_fresh),
             [Conflict(position, digest) for position, digest in conflicts],
+            entry,
+            clock,
         )
+
+    async def dedup_clock(self) -> int:
+        """The latest event day stored (-1 for a new store): the dedup horizon follows it."""
+        day: Any = await self._redis.hget(self.keys.ids_clock, "day")
+        return int(day) if day is not None else -1
 
     async def forget_conflicts(self, records: Sequence[MessageRecord]) -> None:
         """The conflicts of these records reached the dead-letter topic: no longer pending."""
@@ -256,28 +332,42 @@ class RedisKpiStore:
                 await self._redis.script_load(_APPLY_BATCH)
         raise AssertionError("unreachable")
 
-    async def stored_events(self) -> AsyncIterator[bytes]:  # type: ignore[override]
-        """Every stored event payload, in the order stored, for rebuilding the engine."""
-        start = "-"
-        while True:
-            page: Any = await self._redis.xrange(self.keys.log, start, "+", count=LOG_PAGE_ENTRIES)
-            if not page:
-                return
-            entries = [(_text(entry_id), fields.get(b"s")) for entry_id, fields in page]
-            blobs: Any = await self._redis.mget([self.keys.log_payloads(i) for i, _ in entries])
-            for (_, skip), blob in zip(entries, blobs, strict=True):
-                if blob is None:  # pruned between the two reads
-                    continue
-                payloads = _PAYLOADS.decode(blob)
-                if not skip:
-                    for payload in payloads:
-                        yield payload
-                    continue
-                skipped = {int(index) for index in skip.split(b",")}
-                for index, payload in enumerate(payloads):
-                    if index not in skipped:
-                        yield payload
-            start = "(" + entries[-1][0]
+    def read_log(self, after: str | None = None) -> AsyncIterator[LogBatch]:
+        """The log's batches after entry `after` (all when None), in the order stored."""
+        return read_log(self._redis, self.keys, after)
+
+    async def stored_events(self) -> AsyncIterator[bytes]:
+        """Every payload in the log, in the order stored."""
+        async for batch in self.read_log():
+            for payload in batch.payloads:
+                yield payload
+
+    async def trim_log(self, upto: str) -> int:
+        """Drop the log entries up to `upto` (a checkpoint covers them); how many events."""
+        return await trim_log(self._redis, self.keys, upto)
+
+    async def read_checkpoint(self) -> Checkpoint:
+        return await read_checkpoint(self._redis, self.keys)
+
+    async def sweep_checkpoints(self) -> int:
+        return await sweep_orphans(self._redis, self.keys)
+
+    def checkpoint_writer(self) -> Callable[[str, bytes | None, dict[str, bytes], int], int]:
+        """Writes one checkpoint on a synchronous connection of its own, then closes it."""
+        if self._connect_sync is None:
+            raise RuntimeError("this store was built without a synchronous connection")
+        client = self._connect_sync()
+        keys = self.keys
+
+        def write(
+            applied: str, global_blob: bytes | None, blobs: dict[str, bytes], events: int
+        ) -> int:
+            try:
+                return write_checkpoint(client, keys, applied, global_blob, blobs, events)
+            finally:
+                client.close()
+
+        return write
 
     async def applied_offsets(self) -> dict[tuple[str, int], int]:
         """`(topic, partition)` → the last offset whose message is reflected in the state."""
@@ -293,26 +383,6 @@ class RedisKpiStore:
 
     async def write_worker_status(self, payload: bytes) -> None:
         await self._redis.set(self.keys.worker_status, payload, ex=300)
-
-    async def prune(self, before: float) -> int:
-        """Drop the events ingested before `before` (epoch s); returns how many.
-
-        Ingest time is Redis's clock when the batch was applied (the log entry
-        id), so `before` should allow for clock skew between here and Redis. A
-        log entry goes whole, with its payloads and the event_ids it stored, so
-        the count is exact; a later re-publication of a pruned event counts as
-        new. Each script call drops at most `PRUNE_PAGE_ENTRIES` entries.
-        """
-        cut = round(before * 1000)  # stream ids have millisecond resolution
-        if cut <= 0:
-            return 0
-        keys = [self.keys.log, self.keys.ids]
-        dropped = 0
-        while True:
-            events, entries = await self._prune(keys=keys, args=[f"{cut}-0", PRUNE_PAGE_ENTRIES])
-            dropped += int(events)
-            if int(entries) < PRUNE_PAGE_ENTRIES:
-                return dropped
 
     @property
     def client(self) -> aioredis.Redis:

@@ -3,7 +3,7 @@
 Faust owns consumption, group membership, rebalancing and offset commits; whole
 fetched batches (or the agent's batches) go to `IngestPipeline`, retried while
 Redis or the broker is unavailable (the stream pauses, nothing is skipped), then
-to the KPI side (`streams.worker.kpi_side`). Timers write the worker status, the
+to the KPI side (`streams.worker.kpi.side`). Timers write the worker status, the
 KPI snapshot and prune old state.
 
 A worker that cannot make progress says so and exits rather than retrying in
@@ -32,19 +32,19 @@ from streams.kafka.client import faust_credentials
 from streams.kafka.topics import TopicNames, dead_letter_max_message_bytes
 from streams.retry import EXIT_SOFTWARE, Fatal, describe, retry
 from streams.settings import Settings
-from streams.store.connection import async_client
-from streams.store.redis_store import RedisKpiStore
+from streams.store.redis_store import store_from
 from streams.worker import metrics
-from streams.worker.bulk import install_bulk_drain
 from streams.worker.dead_letters import Headers, KafkaDeadLetters
 from streams.worker.faults import worker_verdict
+from streams.worker.faust_bulk import BulkApp
 from streams.worker.heap import HeapGuard
-from streams.worker.kpi_process import KpiProcess
-from streams.worker.kpi_runtime import KpiRuntime, retention_seconds
-from streams.worker.kpi_side import KpiSide, LocalKpis
+from streams.worker.kpi.process import KpiProcess
+from streams.worker.kpi.runtime import KpiRuntime
+from streams.worker.kpi.schedule import BEHIND_BATCHES
+from streams.worker.kpi.side import KpiSide, LocalKpis
+from streams.worker.kpi.sink import PrometheusSink
 from streams.worker.messages import Classified, Consumed, RawMessage
 from streams.worker.pipeline import IngestPipeline
-from streams.worker.schedule import BEHIND_BATCHES
 
 log = structlog.get_logger(__name__)
 
@@ -52,7 +52,7 @@ log = structlog.get_logger(__name__)
 class WorkerRuntime:
     """The ingest side, built once from settings: validate, dead-letter, store, hand on.
 
-    Every applied batch goes to the KPI side (`streams.worker.kpi_side`): in a
+    Every applied batch goes to the KPI side (`streams.worker.kpi.side`): in a
     process of its own by default (`KPIMON_WORKER__KPI_PROCESS`), so storing the
     next batch and computing from the last one use two cores.
     """
@@ -61,9 +61,7 @@ class WorkerRuntime:
         self.settings = settings
         self.app = app
         self.names = TopicNames(settings.kafka.topic_prefix)
-        self.store = RedisKpiStore(
-            async_client(settings.redis), settings.redis.key_prefix, retention_seconds(settings)
-        )
+        self.store = store_from(settings)
         self.dead_letters = KafkaDeadLetters(
             self.names.dlq, self._send, dead_letter_max_message_bytes(settings.kafka)
         )
@@ -72,6 +70,7 @@ class WorkerRuntime:
             self.dead_letters,
             self.names,
             Limits.from_settings(settings),
+            dedup=self.store.dedup,
         )
         # Held from a batch's apply to its hand-over to the KPI side (see KpiProcess).
         self._batch_lock = asyncio.Lock()
@@ -80,7 +79,8 @@ class WorkerRuntime:
             load_rules(settings.alerts.rules_file).check_windows(settings.kpi.windows)  # fail now
             self.kpis = KpiProcess(settings, self._batch_lock)
         else:
-            self.kpis = LocalKpis(KpiRuntime(settings, self.store, self._send_alert))
+            runtime = KpiRuntime(settings, self.store, PrometheusSink(), self._send_alert)
+            self.kpis = LocalKpis(runtime)
         self._loaded = asyncio.Event()
         self._load_lock = asyncio.Lock()
         self.heap = HeapGuard()
@@ -213,7 +213,7 @@ class WorkerRuntime:
                 # the KPI side from what Redis holds, so it cannot miss those events.
                 await self.kpis.reload()
             else:
-                await self.kpis.feed(result.fresh, result.payloads, time.time(), self.catching_up())
+                await self.kpis.feed(result.payloads, result.entry, time.time(), self.catching_up())
 
     def catching_up(self) -> bool:
         """Behind on a backlog: the last batch was full or more than a batch is waiting."""
@@ -258,16 +258,13 @@ class WorkerRuntime:
         return lag
 
     async def prune(self) -> None:
-        """Drop state behind the retention horizon: the event log in Redis, the engine."""
-        if not self._loaded.is_set():
-            return
-        try:
-            # The log is kept by ingest time; the engine forgets by each location's
-            # event-time watermark (streams.core.pruning).
-            await self.store.prune(time.time() - retention_seconds(self.settings))
-        except (RedisError, OSError) as error:
-            log.warning("prune skipped", error=str(error))
-        await self.kpis.prune()
+        """Let the engine forget what its windows no longer see (streams.core.pruning).
+
+        Redis needs no timer: the event log is trimmed after each checkpoint of the
+        KPI state and the dedup hashes expire by themselves (streams.store).
+        """
+        if self._loaded.is_set():
+            await self.kpis.prune()
 
     async def stop(self) -> None:
         """The worker is stopping: end the KPI side, waiting a bounded time for it."""
@@ -277,25 +274,12 @@ class WorkerRuntime:
             await self.kpis.runtime.stop()
 
 
-class _BulkApp(faust.App):
-    """A faust app whose consumer hands whole fetched batches to the runtime."""
-
-    runtime: WorkerRuntime | None = None
-
-    def _new_consumer(self) -> Any:
-        consumer = super()._new_consumer()
-        runtime = self.runtime
-        if runtime is not None:
-            install_bulk_drain(consumer, runtime)
-        return consumer
-
-
 def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     """The faust app and its runtime; the entry point sets `runtime.on_fatal`."""
     kafka = settings.kafka
     settings.worker.data_dir.mkdir(parents=True, exist_ok=True)
     bulk = settings.worker.bulk_consume
-    app_class = _BulkApp if bulk else faust.App
+    app_class = BulkApp if bulk else faust.App
     app = app_class(
         kafka.consumer_group,
         broker=[f"kafka://{server}" for server in kafka.bootstrap_servers.split(",")],
@@ -333,7 +317,7 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
     )
 
     if bulk:
-        assert isinstance(app, _BulkApp)
+        assert isinstance(app, BulkApp)
         app.runtime = runtime
         # No agent: the conductor subscribes the consumer to the input topics and the
         # Fetcher's drain (see streams.worker.bulk) hands whole batches to the runtime.

@@ -1,4 +1,12 @@
-"""Batch consumption that keeps faust's consumer but skips its per-message stream path.
+"""The one place that touches faust's internals: batch consumption through its consumer.
+
+faust-streaming is pinned to one version in pyproject.toml, and
+tests/unit/worker/test_faust_seam.py fails loudly if an upgrade moves any private
+attribute used here (`App._new_consumer`, `Consumer._drain_messages`,
+`_wait_next_records`, `_acked`, `_read_offset`, `_stopped`, and the monitor's
+`stream_inbound_time`).
+
+Batch consumption keeps faust's consumer but skips its per-message stream path.
 
 Faust's Fetcher service runs `Consumer._drain_messages` between rebalances: it
 fetches record batches and hands every message, one by one, through the conductor,
@@ -23,6 +31,8 @@ import asyncio
 import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
+
+import faust
 
 from streams.retry import Fatal
 from streams.worker.messages import Consumed
@@ -145,6 +155,18 @@ def note_processed(consumer: Any, records: Mapping[Any, Sequence[Any]]) -> None:
     inbound = monitor.stream_inbound_time
     for tp in records:
         inbound[tp] = now
+
+
+class BulkApp(faust.App):
+    """A faust app whose consumer hands whole fetched batches to `runtime`."""
+
+    runtime: BatchHandler | None = None
+
+    def _new_consumer(self) -> Any:
+        consumer = super()._new_consumer()
+        if self.runtime is not None:
+            install_bulk_drain(consumer, self.runtime)
+        return consumer
 
 
 def install_bulk_drain(consumer: Any, handler: BatchHandler) -> BulkDrain:

@@ -7,7 +7,7 @@ The order of the steps is the delivery guarantee:
    event_id stored before with another payload (a conflict, known only there)
    waits in Redis for the dead-letter topic, and is sent and forgotten next;
 3. only the events stored for the first time are handed on, to the KPI side
-   (`streams.worker.kpi_side`, by the worker).
+   (`streams.worker.kpi.side`, by the worker).
 Kafka offsets are committed after the batch returns, so a crash anywhere
 redelivers the batch and step 2 makes that redelivery change nothing.
 """
@@ -25,7 +25,7 @@ from streams.events.decode import Rejection
 from streams.events.limits import Limits
 from streams.events.wire import Event
 from streams.kafka.topics import TopicNames
-from streams.store.redis_store import CONFLICT, Conflict, KpiStore
+from streams.store.redis_store import CONFLICT, Conflict, DedupLayout, KpiStore
 from streams.worker.dead_letters import DeadLetterSink
 from streams.worker.messages import Classified, Consumed, classify
 
@@ -38,6 +38,7 @@ class BatchResult:
     fresh: list[Event]  # the events stored for the first time, in batch order
     payloads: list[bytes]  # their message values
     rejected: int
+    entry: str = ""  # the log entry that holds them ('' when none is new)
 
 
 class IngestPipeline:
@@ -48,18 +49,24 @@ class IngestPipeline:
         names: TopicNames,
         limits: Limits,
         clock: Callable[[], float] = time.time,
+        dedup: DedupLayout | None = None,
     ) -> None:
+        """`dedup`: how long ids are remembered behind the latest event day (older events
+        are late)."""
         self.store = store
         self._dead_letters = dead_letters
         self._names = names
         self._limits = limits
         self._clock = clock
+        self._dedup = dedup or DedupLayout()
+        self._oldest_day: int | None = None  # events of days before are too old to dedup
         # Highest offset handled per (full topic, partition), for consumer lag.
         self.positions: dict[tuple[str, int], int] = {}
 
     async def start(self) -> None:
         """Before the first batch: bring the store to this layout (an upgrade)."""
         await self.store.prepare()
+        self._oldest_day = self._dedup.oldest_day(await self.store.dedup_clock())
         pending = await self.store.pending_conflicts()
         if pending:
             # Their batch was applied but not committed: redelivered, they are sent.
@@ -68,7 +75,7 @@ class IngestPipeline:
     def classify(self, messages: Sequence[Consumed]) -> Classified:
         """Validate a batch (pure CPU work: the bulk path overlaps it with the previous
         batch's Redis round trip). The clock is read once per batch (clock skew)."""
-        return classify(messages, self._names, self._limits, self._clock())
+        return classify(messages, self._names, self._limits, self._clock(), self._oldest_day)
 
     async def process(
         self, messages: Sequence[Consumed], classified: Classified | None = None
@@ -85,17 +92,9 @@ class IngestPipeline:
             if isinstance(outcome, Rejection)
         ]
         if rejected:
-            await self._dead_letters.send_all(rejected)
-            for message, rejection in rejected:
-                log.warning(
-                    "message dead-lettered",
-                    topic=message.topic,
-                    partition=message.partition,
-                    offset=message.offset,
-                    reason=rejection.reason,
-                    detail=rejection.detail,
-                )
+            await self._dead_letter(rejected)
         outcome = await self.store.apply_batch(classified.records)
+        self._oldest_day = self._dedup.oldest_day(outcome.clock)
         fresh_positions = outcome.fresh
         if outcome.conflicts:
             await self._dead_letter_conflicts(messages, classified, outcome.conflicts)
@@ -110,7 +109,9 @@ class IngestPipeline:
         for key, offset in last.items():
             if offset > self.positions.get(key, -1):
                 self.positions[key] = offset
-        return BatchResult(len(messages), fresh, payloads, len(rejected) + len(outcome.conflicts))
+        return BatchResult(
+            len(messages), fresh, payloads, len(rejected) + len(outcome.conflicts), outcome.entry
+        )
 
     async def _dead_letter_conflicts(
         self, messages: Sequence[Consumed], classified: Classified, conflicts: Sequence[Conflict]
@@ -133,6 +134,11 @@ class IngestPipeline:
             )
             for c in conflicts
         ]
+        await self._dead_letter(rejected)
+        await self.store.forget_conflicts([classified.records[c.position] for c in conflicts])
+
+    async def _dead_letter(self, rejected: Sequence[tuple[Consumed, Rejection]]) -> None:
+        """Send to the dead-letter topic (acknowledged by the broker), and say so."""
         await self._dead_letters.send_all(rejected)
         for message, rejection in rejected:
             log.warning(
@@ -143,4 +149,3 @@ class IngestPipeline:
                 reason=rejection.reason,
                 detail=rejection.detail,
             )
-        await self.store.forget_conflicts([classified.records[c.position] for c in conflicts])

@@ -88,6 +88,8 @@ class Monitor:
                 "KPIMON_WORKER__METRICS_PORT": str(self.worker_port),
                 "KPIMON_WORKER__DATA_DIR": str(self.log_dir / f"worker-{self.name}"),
                 "KPIMON_KPI__SNAPSHOT_INTERVAL_SECONDS": "0.5",
+                # Checkpoints every few seconds: restarts in tests go through them.
+                "KPIMON_STATE__CHECKPOINT_INTERVAL_SECONDS": "3",
                 "KPIMON_ALERTS__ALERTMANAGER_URL": "",
                 "KPIMON_LOG_FORMAT": "json",
             }

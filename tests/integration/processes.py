@@ -28,7 +28,7 @@ def kpi_children(worker_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except OSError:
             continue
-        if b"streams.worker.kpi_child" in command and parent_of(int(entry.name)) == worker_pid:
+        if b"streams.worker.kpi.child" in command and parent_of(int(entry.name)) == worker_pid:
             found.append(int(entry.name))
     return found
 

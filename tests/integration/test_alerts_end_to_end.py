@@ -1,6 +1,6 @@
 """A location running down its stock pages on-call through the real worker and Alertmanager.
 
-One JSONL log, published in one go with `kpimon publish`: the projected stockout
+One JSONL log, published a day at a time with `kpimon publish`: the projected stockout
 must fire while stock remains, the stockout when it reaches zero, the critical
 disruption when reported and resolve when it is resolved — in Alertmanager and
 as state changes on the `kpi-alerts` topic.
@@ -29,6 +29,10 @@ DAILY_DEMAND = 10
 
 def at(days: float) -> str:
     return (T0 + timedelta(days=days)).isoformat()
+
+
+def days_since_start(stamp: str) -> float:
+    return (datetime.fromisoformat(stamp) - T0) / timedelta(days=1)
 
 
 def running_down_log(location: str) -> list[dict[str, Any]]:
@@ -129,11 +133,22 @@ def published(
         }
     )
     log = running_down_log(location)
-    path: Path = tmp_path_factory.mktemp("alerts") / "running-down.jsonl"
-    path.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in log))
-    result = monitor.kpimon("publish", str(path))
-    assert result.returncode == 0, result.stderr.decode()[-2000:]
-    monitor.wait_processed(len(log))
+    # Published a day at a time, as it happens live: the log spans several topics, and
+    # a worker may take one topic's batch before another's, so what one file published
+    # at once pages would depend on how the consumer happened to fetch it.
+    folder = tmp_path_factory.mktemp("alerts")
+    published = 0
+    for day in range(11):
+        chunk = [e for e in log if int(days_since_start(e["occurred_at"])) == day]
+        if not chunk:
+            continue
+        path: Path = folder / f"running-down-{day}.jsonl"
+        path.write_bytes(b"".join(orjson.dumps(event) + b"\n" for event in chunk))
+        result = monitor.kpimon("publish", str(path))
+        assert result.returncode == 0, result.stderr.decode()[-2000:]
+        published += len(chunk)
+        monitor.wait_processed(published)
+    assert published == len(log)
 
     consumer = KafkaConsumer(
         monitor.topic_prefix + "kpi-alerts",
@@ -153,7 +168,11 @@ def published(
             ("InventoryDisruption", "resolved"),
         } <= names
 
-    wait_for(collected, timeout=90, interval=1, what="the alert state changes on kpi-alerts")
+    try:
+        wait_for(collected, timeout=90, interval=1, what="the alert state changes on kpi-alerts")
+    except AssertionError as error:
+        seen = sorted({(c["labels"]["alertname"], c["status"]) for c in changes})
+        pytest.fail(f"{error}; seen: {seen}\nworker log:\n{monitor.log_text('worker')[-3000:]}")
     consumer.close()
     return monitor, location, changes
 

@@ -23,11 +23,10 @@ from kafka import KafkaConsumer, KafkaProducer
 from streams.events.decode import REASONS, Rejection
 from streams.events.limits import Limits
 from streams.events.models import TOPIC_OF
-from streams.events.wire import Event
 from streams.kafka.topics import TopicNames
 from streams.simulate.config import SimulationConfig
 from streams.simulate.generator import generate
-from streams.worker.messages import RawMessage, classify
+from streams.worker.messages import Outcome, RawMessage, TooOld, classify
 from tests.integration.fixtures import MonitorFactory
 from tests.integration.monitor import wait_for
 
@@ -119,10 +118,27 @@ def _messages(seed: int) -> list[tuple[str, bytes | None, bytes]]:
     return out
 
 
-def _verdicts(messages: list[tuple[str, bytes | None, bytes]]) -> list[Event | Rejection]:
-    """The worker's verdict on each message (contract, limits, key), computed here."""
+START = datetime(2026, 2, 2, tzinfo=UTC)
+# The worker's dedup clock once the warm-up event is stored: the day of START. The
+# simulator's events span days after it, so the horizon's cutoff stays in January:
+# only mutated timestamps years old fall behind it (late), whatever the batch order.
+OLDEST_DAY = int(START.timestamp() // 86400) - 30
+
+
+def _verdicts(messages: list[tuple[str, bytes | None, bytes]]) -> list[Outcome]:
+    """The worker's verdict on each message (contract, limits, key, horizon), computed here."""
     consumed = [RawMessage(topic, 0, n, key, raw) for n, (topic, key, raw) in enumerate(messages)]
-    return classify(consumed, TopicNames(""), Limits(max_bytes=MAX_BYTES), time.time()).outcomes
+    limits = Limits(max_bytes=MAX_BYTES)
+    return classify(consumed, TopicNames(""), limits, time.time(), OLDEST_DAY).outcomes
+
+
+WARM_UP = orjson.dumps(
+    {
+        "event_id": "fuzz-warm-up", "event_type": "inventory.snapshot",
+        "occurred_at": START.isoformat(), "sku": "S-WARM", "location": "L-WARM",
+        "on_hand": 1, "on_order": 0, "in_transit": 0, "unit_cost": 1,
+    }
+)  # fmt: skip
 
 
 def test_fuzzed_messages_are_stored_or_dead_lettered_and_the_worker_survives(
@@ -134,9 +150,12 @@ def test_fuzzed_messages_are_stored_or_dead_lettered_and_the_worker_survives(
     # (or on two topics) is one event. A mutation can give two messages one id with two
     # payloads: whichever is stored first, the others are conflicting duplicates.
     copies: dict[str, list[bytes]] = {}
+    late = 0
     verdicts = _verdicts(messages)
     for (_topic, _key, raw), verdict in zip(messages, verdicts, strict=True):
-        if isinstance(verdict, Rejection):
+        if isinstance(verdict, TooOld):
+            late += 1
+        elif isinstance(verdict, Rejection):
             assert verdict.reason in REASONS
             expected_reasons[verdict.reason] += 1
         else:
@@ -154,12 +173,15 @@ def test_fuzzed_messages_are_stored_or_dead_lettered_and_the_worker_survives(
 
     monitor = monitor_factory({"KPIMON_KAFKA__MAX_MESSAGE_BYTES": str(MAX_BYTES)})
     producer = KafkaProducer(bootstrap_servers=monitor.kafka_bootstrap, linger_ms=20)
+    producer.send(monitor.topic_prefix + "inventory", key=b"L-WARM", value=WARM_UP)
+    producer.flush(timeout=60)
+    monitor.wait_processed(1)  # the dedup clock is set: the horizon's cutoff is known
     for topic, key, raw in messages:
         producer.send(monitor.topic_prefix + topic, key=key, value=raw)
     producer.flush(timeout=60)
     producer.close()
     try:
-        monitor.wait_processed(len(messages), timeout=240)
+        monitor.wait_processed(1 + len(messages), timeout=240)
     finally:
         worker = monitor.processes["worker"]
         assert worker.poll() is None, "worker died:\n" + monitor.log_text("worker")[-4000:]
@@ -171,8 +193,9 @@ def test_fuzzed_messages_are_stored_or_dead_lettered_and_the_worker_survives(
     for name, value in counters.items():
         if name.startswith("events_invalid_total|"):
             rejected[name.split("|")[2]] += value
-    assert stored == len(valid_ids)
-    assert stored + duplicate == valid
+    assert stored == 1 + len(valid_ids)  # the warm-up event, too
+    assert stored + duplicate == 1 + valid
+    assert sum(v for k, v in counters.items() if k.startswith("events_late_total|")) == late
     assert rejected == expected_reasons
 
     consumer = KafkaConsumer(
@@ -213,4 +236,4 @@ def test_fuzzed_messages_are_stored_or_dead_lettered_and_the_worker_survives(
         assert raw in copies[orjson.loads(raw)["event_id"]]
     # Still alive and still serving after the flood of garbage.
     assert monitor.processes["worker"].poll() is None
-    monitor.wait_snapshot_of(len(valid_ids), timeout=60)
+    monitor.wait_snapshot_of(1 + len(valid_ids), timeout=60)

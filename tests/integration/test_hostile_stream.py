@@ -4,7 +4,7 @@ Hypothesis draws, per example, which hostile records (tombstones, missing or wro
 keys, repeated JSON keys, codes outside the character set, timestamps a year
 ahead, subnormal and overflowing numbers, conflicting duplicates of this or
 another type, oversized and barely-undersized garbage, accepted extremes at the
-bounds) go where among the ordinary events of two fresh locations: `A`, the
+bounds, an event years old) go where among the ordinary events of two fresh locations: `A`, the
 target, and `B`, which only ever gets ordinary events. One worker serves every
 example. After each one:
 
@@ -57,8 +57,9 @@ _counter = itertools.count()
 
 Message = tuple[str, bytes | None, bytes | None, str]
 """(unprefixed topic, key, value, what the worker must make of it): `ok` (stored, unless
-its event_id was stored before: then `duplicate` for the same bytes, else a conflict) or
-the reason it is dead-lettered with. Written here by hand, per hostile kind."""
+its event_id was stored before: then `duplicate` for the same bytes, else a conflict),
+`late` (older than the dedup horizon: counted late, dropped) or the reason it is
+dead-lettered with. Written here by hand, per hostile kind."""
 
 
 def stamp(t: float) -> str:
@@ -142,7 +143,7 @@ HOSTILE_KINDS = (
     "tombstone", "missing_key", "wrong_key", "duplicate_key", "invalid_code", "bidi_code",
     "future", "subnormal", "overflow", "tiny_price", "oversized", "nearly_oversized",
     "not_json", "not_utf8", "nan", "nested", "wrong_topic", "extreme_accepted",
-    "ancient_accepted", "disruption_of_a", "conflict_same_type", "conflict_other_type",
+    "ancient_late", "disruption_of_a", "conflict_same_type", "conflict_other_type",
     "republished",
 )  # fmt: skip
 
@@ -207,8 +208,8 @@ def hostile(kind: str, ex: Example, template: dict[str, Any]) -> tuple[str, list
         }  # fmt: skip
         tiny = {**adjust, "event_id": f"{ex.ns}-adj-{next(_counter)}", "delta": -1e-6}
         return "first", [message(order), message(adjust), message(tiny)]
-    if kind == "ancient_accepted":
-        return "first", [message({**fresh, "occurred_at": stamp(NOW - 3 * 365 * 86400)})]
+    if kind == "ancient_late":  # beyond the dedup horizon: counted late, dropped
+        return "first", [message({**fresh, "occurred_at": stamp(NOW - 3 * 365 * 86400)}, "late")]
     if kind == "disruption_of_a":
         event = {
             "event_id": f"{ex.ns}-dis-{next(_counter)}", "event_type": "disruption.reported",
@@ -297,12 +298,16 @@ class Expected:
     """What the worker must make of the messages so far (computed with its own rules)."""
 
     reasons: Counter[str] = field(default_factory=Counter)
+    late: int = 0  # too old to deduplicate: counted late, neither stored nor dead-lettered
     stored_digest: dict[str, str] = field(default_factory=dict)  # event_id -> digest
     accepted: dict[str, list[Any]] = field(default_factory=dict)  # location -> events
     dead_values: Counter[bytes | None] = field(default_factory=Counter)
 
     def add(self, messages: list[Message]) -> None:
         for _topic, _key, value, expect in messages:
+            if expect == "late":
+                self.late += 1
+                continue
             if expect not in ("ok", "duplicate", "conflict"):
                 self.reasons[expect] += 1
                 self.dead_values[value] += 1
@@ -441,6 +446,8 @@ def test_hostile_records_reach_nothing_but_themselves(run: Run, example: Example
     assert run.dead_reasons == run.expected.reasons
     assert run.dead_values == run.expected.dead_values  # byte for byte (tombstones as None)
     assert not any(k.startswith("kpi_location_errors_total|") for k in counters), counters
+    late = sum(v for k, v in counters.items() if k.startswith("events_late_total|"))
+    assert late == run.expected.late
 
     for location in (example.a, example.b):
         want = clean_run(run.expected.accepted.get(location, []) + _global(run, location))

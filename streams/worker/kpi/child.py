@@ -1,6 +1,6 @@
-"""The KPI process: `KpiRuntime` fed by the worker over a pipe (see `kpi_process`).
+"""The KPI process: `KpiRuntime` fed by the worker over a pipe (see `process`).
 
-Run by the worker as `python -m streams.worker.kpi_child --parent-pid PID`: frames
+Run by the worker as `python -m streams.worker.kpi.child --parent-pid PID`: frames
 come on stdin and go back on the original stdout; anything else written to stdout
 goes to stderr (the worker's log), so a stray print cannot corrupt a frame.
 
@@ -20,13 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import ctypes
 import os
 import pickle
-import signal
 import sys
-import threading
-import time
 from typing import Any
 
 import structlog
@@ -36,111 +32,76 @@ from streams.kafka.topics import TopicNames
 from streams.logs import configure_logging
 from streams.retry import EXIT_SOFTWARE, Backoff, Fatal, retry
 from streams.settings import Settings
-from streams.store.connection import async_client
-from streams.store.redis_store import RedisKpiStore
+from streams.store.redis_store import store_from
 from streams.worker.faults import worker_verdict
-from streams.worker.frames import encode_frame, read_frame
-from streams.worker.kpi_runtime import KpiRuntime, retention_seconds, stored_event
-from streams.worker.metrics import event_lag_histogram
+from streams.worker.kpi.frames import (
+    Computed,
+    Fed,
+    Feed,
+    Frame,
+    Prune,
+    Ready,
+    Reload,
+    Reloaded,
+    Start,
+    Tick,
+    encode_frame,
+    read_to_child,
+)
+from streams.worker.kpi.lifetime import EXIT_ORPHANED, Orphaned, die_with_parent, watch_parent
+from streams.worker.kpi.runtime import KpiRuntime
+from streams.worker.kpi.sink import RelaySink
 
 log = structlog.get_logger(__name__)
 
-PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
-# The child's exit status when it finds its worker already gone at start.
-EXIT_ORPHANED = 3
-# How often the fallback watcher (no prctl) looks at the parent pid.
-PARENT_POLL_SECONDS = 0.5
 # Between two connection attempts of the alert producer.
 PRODUCER_BACKOFF = Backoff(initial_seconds=0.5, max_seconds=30.0)
 PRODUCER_STOP_SECONDS = 5.0
 
 
-class Orphaned(Exception):
-    """The worker that started this process is gone."""
-
-
-def die_with_parent(parent_pid: int) -> bool:
-    """Be SIGKILLed when the parent dies; raises `Orphaned` if it is already gone.
-
-    Returns False when the kernel does not offer the parent-death signal (not Linux):
-    the caller then watches the parent itself (`watch_parent`).
-    """
-    supported = True
-    try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        if libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0) != 0:
-            supported = False
-            log.warning("prctl(PR_SET_PDEATHSIG) failed", errno=ctypes.get_errno())
-    except (OSError, AttributeError):
-        supported = False
-    # The parent may have died before the request: the process then has a new parent.
-    if os.getppid() != parent_pid:
-        raise Orphaned(f"the worker (pid {parent_pid}) is gone")
-    return supported
-
-
-def watch_parent(parent_pid: int, interval: float = PARENT_POLL_SECONDS) -> threading.Thread:
-    """A daemon thread that ends this process when its parent is no longer `parent_pid`.
-
-    A thread, not a task: it runs while the event loop is busy computing.
-    """
-
-    def watch() -> None:
-        while True:
-            time.sleep(interval)
-            if os.getppid() != parent_pid:
-                os.kill(os.getpid(), signal.SIGKILL)
-
-    thread = threading.Thread(target=watch, name="kpi-parent-watch", daemon=True)
-    thread.start()
-    return thread
-
-
 class KpiChild:
     """Serves the worker's frames in order; computes on ticks without holding up feeds."""
 
-    def __init__(self, runtime: KpiRuntime, out_fd: int) -> None:
+    def __init__(self, runtime: KpiRuntime, sink: RelaySink, out_fd: int) -> None:
         self.runtime = runtime
+        self.sink = sink
         self._out = out_fd
         self._computing: asyncio.Task[None] | None = None
 
-    def send(self, *items: Any) -> None:
-        frame = encode_frame(*items)
-        while frame:  # small frames; a blocking write is fine
-            written = os.write(self._out, frame)
-            frame = frame[written:]
+    def send(self, frame: Frame) -> None:
+        data = encode_frame(frame)
+        while data:  # small frames; a blocking write is fine
+            written = os.write(self._out, data)
+            data = data[written:]
 
     async def serve(self, frames: asyncio.StreamReader) -> None:
         while True:
             try:
-                frame = await read_frame(frames)
+                frame = await read_to_child(frames)
             except asyncio.IncompleteReadError:
                 return  # the worker closed the pipe
-            kind = frame[0]
-            if kind == "feed":
-                await self.feed(frame[1], frame[2], frame[3])
-            elif kind == "tick":
+            if isinstance(frame, Feed):
+                await self.runtime.feed(
+                    frame.payloads, frame.entry, frame.stored_at, frame.catching_up
+                )
+                counts, total = self.sink.take_lag()  # this batch's: the worker adds it
+                self.send(Fed(counts, total))
+            elif isinstance(frame, Tick):
                 if self._computing is None or self._computing.done():
-                    self._computing = asyncio.create_task(self.compute(frame[1]))
-            elif kind == "reload":
+                    self._computing = asyncio.create_task(self.compute(frame.lag))
+            elif isinstance(frame, Reload):
                 await self.runtime.reload()
-                self.send("reloaded")
-            elif kind == "prune":
+                self.send(Reloaded())
+            elif isinstance(frame, Prune):
                 self.runtime.prune()
             else:
-                log.error("unknown frame from the worker", kind=kind)
-
-    async def feed(self, stored_at: float, catching_up: bool, payloads: list[bytes]) -> None:
-        fresh = [event for event in map(stored_event, payloads) if event is not None]
-        lag = event_lag_histogram()  # this batch's: the worker adds it to its own
-        await self.runtime.feed(fresh, stored_at, catching_up, lag)
-        self.send("fed", lag.counts, lag.total)
+                log.error("unexpected frame from the worker", frame=type(frame).__name__)
 
     async def compute(self, lag: int) -> None:
         await self.runtime.compute(lag)
-        if self.runtime.snapshot_seconds:
-            self.send("snapshots", self.runtime.snapshot_seconds)
-            self.runtime.snapshot_seconds.clear()
+        seconds = self.sink.take_snapshot_seconds()
+        if seconds:
+            self.send(Computed(seconds))
 
 
 class AlertProducer:
@@ -210,21 +171,21 @@ async def main(out_fd: int) -> int:
     loop = asyncio.get_running_loop()
     frames = asyncio.StreamReader(limit=1 << 20)
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(frames), sys.stdin.buffer)
-    kind, pickled = await read_frame(frames)
-    if kind != "settings":
-        raise SystemExit(f"expected the settings frame first, got {kind!r}")
-    settings: Settings = pickle.loads(pickled)
+    first = await read_to_child(frames)
+    if not isinstance(first, Start):
+        raise SystemExit(f"expected the Start frame first, got {type(first).__name__}")
+    settings: Settings = pickle.loads(first.settings)
     configure_logging(settings)
     producer = AlertProducer(settings)
     producer.start()
-    store = RedisKpiStore(
-        async_client(settings.redis), settings.redis.key_prefix, retention_seconds(settings)
-    )
-    runtime = KpiRuntime(settings, store, producer.send)
-    child = KpiChild(runtime, out_fd)
+    store = store_from(settings)
+    sink = RelaySink()
+    # fork=True: checkpoints are written by a forked copy (streams.worker.kpi.checkpointing).
+    runtime = KpiRuntime(settings, store, sink, producer.send, fork=True)
+    child = KpiChild(runtime, sink, out_fd)
     try:
         await runtime.start()
-        child.send("ready")
+        child.send(Ready())
         serving = asyncio.create_task(child.serve(frames), name="kpi-serve")
         connecting = producer.connecting
         assert connecting is not None
@@ -245,7 +206,7 @@ async def main(out_fd: int) -> int:
 
 
 def _run() -> int:
-    parser = argparse.ArgumentParser(prog="python -m streams.worker.kpi_child")
+    parser = argparse.ArgumentParser(prog="python -m streams.worker.kpi.child")
     parser.add_argument("--parent-pid", type=int, default=os.getppid())
     args = parser.parse_args()
     try:

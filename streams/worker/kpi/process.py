@@ -1,17 +1,18 @@
-"""The KPI side in a child process: the worker's client end (see `kpi_child` for the other).
+"""The KPI side in a child process: the worker's client end (see `child` for the other).
 
 The worker's one event loop and its one GIL were the ceiling of its throughput:
 validating and storing a batch, and feeding the engine and computing KPIs from
 it, took turns on one core. With the KPI side in its own process, the engine
 works on batch N while the worker stores batch N+1.
 
-Frames (`streams.worker.frames`), worker to child: `settings` (pickled, first),
-`feed` (stored_at, catching_up, payloads), `reload`, `tick` (lag), `prune`.
-Child to worker: `ready`, `fed` (lag histogram counts and sum), `reloaded`,
-`snapshots` (computing seconds, unprompted).
+Frames (`streams.worker.kpi.frames`, one type each), worker to child: `Start`
+(the pickled settings, first), `Feed` (stored_at, catching_up, log entry, payloads:
+the only form events cross in), `Reload`, `Tick` (lag), `Prune`. Child to worker:
+`Ready`, `Fed` (lag histogram counts and sum), `Reloaded`, `Computed` (snapshot
+computing seconds, unprompted).
 
 The child never outlives the worker: it is started with the worker's pid and asks
-the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`, see `kpi_child`),
+the kernel for SIGKILL when its parent dies (`PR_SET_PDEATHSIG`, see `child`),
 so a SIGKILLed worker takes its child (which may hold gigabytes) with it at once;
 a worker that stops gracefully closes the child's input, waits `STOP_SECONDS` for
 it to exit, then kills it.
@@ -36,16 +37,25 @@ import sys
 import time
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
 
 import msgspec
 import structlog
 
-from streams.events.wire import Event
 from streams.retry import EXIT_SOFTWARE, Backoff, Fatal, Verdict, retry
 from streams.settings import Settings
 from streams.worker import metrics
-from streams.worker.frames import encode_frame, read_frame
+from streams.worker.kpi.frames import (
+    Computed,
+    Fed,
+    Feed,
+    Prune,
+    Reload,
+    Start,
+    Tick,
+    ToWorker,
+    encode_frame,
+    read_to_worker,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -84,7 +94,7 @@ def _start_verdict(error: BaseException) -> Verdict:
 
 
 class KpiProcess:
-    """`KpiSide` in a child process (`python -m streams.worker.kpi_child`).
+    """`KpiSide` in a child process (`python -m streams.worker.kpi.child`).
 
     `lock` is held by the worker while it applies a batch and feeds it; a restart
     from the timer takes it too, so no batch is applied during a rebuild.
@@ -96,8 +106,8 @@ class KpiProcess:
         self._lock = lock
         self._child: asyncio.subprocess.Process | None = None
         self._reader: asyncio.Task[None] | None = None
-        self._replies: deque[asyncio.Future[list[Any]]] = deque()
-        self._pending: asyncio.Future[list[Any]] | None = None  # the unacknowledged feed
+        self._replies: deque[asyncio.Future[ToWorker]] = deque()
+        self._pending: asyncio.Future[ToWorker] | None = None  # the unacknowledged feed
         self._starts: deque[float] = deque()
         self._stopped = False  # the worker is stopping: no new child
 
@@ -138,7 +148,7 @@ class KpiProcess:
             child = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-m",
-                "streams.worker.kpi_child",
+                "streams.worker.kpi.child",
                 "--parent-pid",
                 str(os.getpid()),
                 stdin=asyncio.subprocess.PIPE,
@@ -152,7 +162,7 @@ class KpiProcess:
         self._pending = None
         ready = self._expect()
         self._reader = asyncio.create_task(self._read(child), name="kpi-process-reader")
-        self._write(encode_frame("settings", self._settings))
+        self._write(encode_frame(Start(self._settings)))
         await ready
         log.info("kpi process ready", pid=child.pid)
 
@@ -163,8 +173,8 @@ class KpiProcess:
         log.error("kpi process gone; starting a new one (it rebuilds from redis)", reason=reason)
         await self.start()
 
-    def _expect(self) -> asyncio.Future[list[Any]]:
-        future: asyncio.Future[list[Any]] = asyncio.get_running_loop().create_future()
+    def _expect(self) -> asyncio.Future[ToWorker]:
+        future: asyncio.Future[ToWorker] = asyncio.get_running_loop().create_future()
         self._replies.append(future)
         return future
 
@@ -193,14 +203,13 @@ class KpiProcess:
         assert child.stdout is not None
         try:
             while True:
-                frame = await read_frame(child.stdout)
-                kind = frame[0]
-                if kind == "snapshots":
-                    for seconds in frame[1]:
+                frame = await read_to_worker(child.stdout)
+                if isinstance(frame, Computed):
+                    for seconds in frame.seconds:
                         metrics.SNAPSHOT_SECONDS.observe(seconds)
                     continue
-                if kind == "fed":
-                    metrics.EVENT_LAG.merge(frame[1], frame[2])
+                if isinstance(frame, Fed):
+                    metrics.EVENT_LAG.merge(frame.lag_counts, frame.lag_sum)
                 if self._replies:
                     future = self._replies.popleft()
                     if not future.done():
@@ -222,18 +231,14 @@ class KpiProcess:
                     future.set_exception(KpiProcessGone(f"exit code {code}"))
 
     async def feed(
-        self,
-        fresh: Sequence[Event],
-        payloads: Sequence[bytes],
-        stored_at: float,
-        catching_up: bool,
+        self, payloads: Sequence[bytes], entry: str, stored_at: float, catching_up: bool
     ) -> None:
         """Send the batch once the previous one is fed (called with the batch lock held)."""
         if not await self._settle():
             return  # a new process rebuilt from Redis, this batch included
         # Sent even with no new events: the child learns the worker is catching up.
         self._pending = self._expect()
-        self._write(encode_frame("feed", stored_at, catching_up, payloads))
+        self._write(encode_frame(Feed(stored_at, catching_up, entry, list(payloads))))
         try:
             await self._drain()
         except KpiProcessGone as error:
@@ -259,7 +264,7 @@ class KpiProcess:
         if not await self._settle():
             return
         reloaded = self._expect()
-        self._write(encode_frame("reload"))
+        self._write(encode_frame(Reload()))
         try:
             await self._drain()
             await reloaded
@@ -275,11 +280,11 @@ class KpiProcess:
                     self._pending = None
                     await self._respawn("not running")
             return
-        self._try_write(encode_frame("tick", lag))
+        self._try_write(encode_frame(Tick(lag)))
 
     async def prune(self) -> None:
         if self.alive:
-            self._try_write(encode_frame("prune"))
+            self._try_write(encode_frame(Prune()))
 
     async def stop(self) -> None:
         """The worker is stopping: end the child within STOP_SECONDS, start no other."""

@@ -1,43 +1,42 @@
 """The KPI side of the worker: the engine, its snapshots and the alert rules.
 
-It receives the events the store took for the first time (each exactly once,
-in apply order), keeps the in-memory `KpiEngine`, writes the KPI snapshot and
-evaluates the alert rules on the snapshot timer. It runs inside the worker
-process or in a process of its own (`streams.worker.kpi_process`); either way
-its state is a function of the event log in Redis: `start` and `reload`
-rebuild it from there.
+It receives the payloads of the events the store took for the first time (each
+exactly once, in apply order), feeds the in-memory `KpiEngine`, writes the KPI
+snapshot and evaluates the alert rules on the snapshot timer. It runs inside
+the worker process or in a process of its own (`streams.worker.kpi.process`),
+reporting its own metrics to a `MetricsSink` either way; its state outlives it
+through checkpoints and the event log (`streams.worker.kpi.state`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
-from itertools import repeat
 from operator import attrgetter
-from typing import cast
+from typing import Protocol, cast
 
 import structlog
 from redis.exceptions import RedisError
 
 from alerts.notifiers.kafka_topic import Send
-from alerts.pipeline import EngineSource
+from alerts.outcomes import OnResult
+from alerts.pipeline import EngineSource, Evaluation
 from alerts.runtime import AlertRuntime
 from streams.core.engine import KpiEngine
-from streams.core.windows import parse_duration
-from streams.events.decode import Rejection, decode_event
 from streams.events.wire import Event, ShipmentDispatched
 from streams.retry import retry
 from streams.settings import Settings
 from streams.store.keys import counter_field
 from streams.store.redis_store import RedisKpiStore
-from streams.store.snapshot import encode_snapshot, exported_locations
+from streams.store.snapshot import SnapshotEncoder, exported_locations
 from streams.worker.faults import worker_verdict
 from streams.worker.heap import HeapGuard
-from streams.worker.metrics import BatchHistogram
-from streams.worker.schedule import BEHIND_BATCHES, IDLE_SECONDS, compute_due
-from streams.worker.steps import event_time_steps
+from streams.worker.kpi.schedule import BEHIND_BATCHES, IDLE_SECONDS, compute_due
+from streams.worker.kpi.sink import MetricsSink
+from streams.worker.kpi.state import EngineState, StateStore, add_all, stored_event
+from streams.worker.kpi.steps import event_time_steps
 
 log = structlog.get_logger(__name__)
 
@@ -56,44 +55,71 @@ ALERT_STEPS_BUDGET_SECONDS = 1.0
 # Locations recomputed between two looks at the event loop during a snapshot pass
 # (one costs milliseconds per hundred SKUs).
 RECOMPUTE_SLICE_LOCATIONS = 8
-
-
-def retention_seconds(settings: Settings) -> float:
-    """How long stored events are kept: the longest window or the obsolete horizon."""
-    longest = max(parse_duration(window) for window in settings.kpi.windows)
-    return max(longest, settings.kpi.obsolete_after_days * 86400) + 86400
-
-
-def stored_event(payload: bytes) -> Event | None:
-    """The event of a payload from the store; None (logged) if it no longer validates.
-
-    Stored payloads were validated before they were stored: a rejection here means
-    the contract changed under stored data.
-    """
-    decoded = decode_event(payload, max_bytes=1 << 62)
-    if isinstance(decoded, Rejection):
-        log.error("stored event no longer valid", reason=decoded.reason)
-        return None
-    return decoded
+# Locations encoded into the snapshot between two looks at the event loop.
+ENCODE_SLICE_LOCATIONS = 16
 
 
 class RuntimeSnapshotError(Exception):
     """The engine failed to compute a snapshot (already logged)."""
 
 
+class RuntimeStore(StateStore, Protocol):
+    """What the runtime needs of the store: its state, the snapshot, counters."""
+
+    async def write_snapshot(self, payload: bytes) -> None: ...
+
+    async def increment_counter(self, field: str, amount: int = 1) -> None: ...
+
+
+class Alerts(Protocol):
+    """The alert rules' runtime (`alerts.runtime.AlertRuntime`)."""
+
+    async def start(self) -> None: ...
+
+    async def process(
+        self,
+        source: EngineSource,
+        locations: Iterable[str],
+        dispatches: Iterable[ShipmentDispatched] = (),
+    ) -> Evaluation: ...
+
+    async def stop(self) -> None: ...
+
+
+AlertsFactory = Callable[[OnResult], Alerts]
+"""Builds the alerts, given what to call with each delivery outcome."""
+
+
 class KpiRuntime:
-    """The engine fed from the store, with its snapshot and alert timers' work."""
+    """The engine fed from the store, with its snapshot and alert timers' work.
+
+    `fork`: checkpoints are written by a forked copy of this process (the KPI
+    process); False writes them inline (the KPI side in the worker process).
+    `alerts` defaults to the rules of the settings on the store's Redis.
+    """
 
     def __init__(
-        self, settings: Settings, store: RedisKpiStore, send_alert: Send | None = None
+        self,
+        settings: Settings,
+        store: RuntimeStore,
+        sink: MetricsSink,
+        send_alert: Send | None = None,
+        fork: bool = False,
+        alerts: AlertsFactory | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
-        self.engine = KpiEngine(settings.kpi)
-        self.alerts = AlertRuntime.from_settings(
-            settings, store.client, send=send_alert, on_result=self._count_alert
-        )
-        self.events_fed = 0  # distinct events given to the engine since start
+        self.sink = sink
+        self.state = EngineState(settings, store, fork)
+        if alerts is None:
+            client = cast(RedisKpiStore, store).client
+
+            def alerts(on_result: OnResult) -> Alerts:
+                return AlertRuntime.from_settings(
+                    settings, client, send=send_alert, on_result=on_result
+                )
+
+        self.alerts = alerts(self._count_alert)
         # Locations and dispatches not yet seen by the alert rules (evaluated on the timer).
         self._touched: set[str] = set()
         self._dispatches: list[ShipmentDispatched] = []
@@ -109,7 +135,10 @@ class KpiRuntime:
         self._location_cost = 0.005
         self._compute_cost = 0.0  # seconds the last one took
         self._catching_up_at = -IDLE_SECONDS  # monotonic time of the last backlog batch
-        self.snapshot_seconds: list[float] = []  # computing time of each snapshot written
+
+    @property
+    def engine(self) -> KpiEngine:
+        return self.state.engine
 
     async def _count_alert(self, channel: str, outcome: str) -> None:
         try:
@@ -141,26 +170,17 @@ class KpiRuntime:
         )
 
     async def _rebuild(self) -> None:
-        """Feed every stored event to a new engine."""
-        engine = KpiEngine(self.settings.kpi)
-        count = 0
-        started = time.monotonic()
-        async for payload in self.store.stored_events():
-            event = stored_event(payload)
-            if event is None:
-                continue
-            try:
-                engine.add(event)
-            except Exception:
-                log.exception("engine rejected a stored event", event_id=event.event_id)
-            count += 1
-        self.engine = engine
-        self.events_fed = count
+        """The engine from the last checkpoint and the log after it."""
+        await self.state.restore()
         self._dirty = True
-        log.info("engine rebuilt from redis", events=count, seconds=time.monotonic() - started)
+
+    @property
+    def events_fed(self) -> int:
+        """Distinct events the engine reflects (checkpointed, replayed, fed)."""
+        return self.state.events
 
     async def reload(self) -> None:
-        """A new engine rebuilt from the event log in Redis (retrying while it is down).
+        """The engine restored again from Redis (retrying while it is down).
 
         For a batch whose apply failed: Redis may have taken it before the failure
         reached the worker, and the retry then reports nothing new.
@@ -171,45 +191,32 @@ class KpiRuntime:
     # -- feeding -----------------------------------------------------------------------
 
     async def feed(
-        self,
-        fresh: Sequence[Event],
-        stored_at: float,
-        catching_up: bool,
-        lag: BatchHistogram,
+        self, payloads: Sequence[bytes], entry: str, stored_at: float, catching_up: bool
     ) -> None:
-        """Give the events stored for the first time to the engine (each exactly once).
+        """Give the events of an applied batch to the engine (each exactly once).
 
-        Each event's lag from its `occurred_at` to `stored_at` (epoch seconds) goes
-        into `lag`. While catching up, a batch is one step and the alert rules wait
-        for the snapshot timer; live, it is fed in event-time steps with the rules
-        evaluated between them.
+        `payloads` are the events the store took for the first time, `entry` the log
+        entry holding them. Each event's lag from its `occurred_at` to `stored_at`
+        (epoch seconds) goes to the sink. While catching up, a batch is one step and
+        the alert rules wait for the snapshot timer; live, it is fed in event-time
+        steps with the rules evaluated between them.
         """
-        # Each event's time, once: for the lag histogram and the engine.
-        stamps = list(map(datetime.timestamp, map(_OCCURRED_AT, fresh)))
-        lag.observe_elapsed(stored_at, stamps)
+        fresh = [event for event in map(stored_event, payloads) if event is not None]
+        self.sink.observe_lag(stored_at, map(datetime.timestamp, map(_OCCURRED_AT, fresh)))
         if catching_up:
             self._catching_up_at = time.monotonic()
-            self._add(fresh, stamps)
+            add_all(self.engine, fresh)
             self._note_for_alerts(fresh)
         else:
             steps = event_time_steps(fresh, ALERT_STEP_SECONDS, self._alert_steps(fresh))
             for number, step in enumerate(steps, start=1):
-                self._add(step, None)
+                add_all(self.engine, step)
                 self._note_for_alerts(step)
                 if number < len(steps):
                     await self.evaluate_alerts()
+        self.state.fed(entry, len(fresh))
         self.heap.after_batch()
         self._dirty = self._dirty or bool(fresh)
-
-    def _add(self, events: Sequence[Event], stamps: Sequence[float] | None) -> None:
-        add = self.engine.add
-        for event, at in zip(events, stamps or repeat(None), strict=False):
-            try:
-                add(event, at)
-            except Exception:
-                # Stored, so nothing is lost; an engine bug must not stop the stream.
-                log.exception("engine rejected a stored event", event_id=event.event_id)
-        self.events_fed += len(events)
 
     def _alert_steps(self, events: Sequence[Event]) -> int:
         """How many event-time steps a batch may have, given what an evaluation costs.
@@ -241,8 +248,9 @@ class KpiRuntime:
         """Write the KPI snapshot and evaluate the alert rules, when due.
 
         `lag`: messages waiting (consumer lag, or more than a batch when the last one
-        was full). While behind, this runs rarely (see `streams.worker.schedule`).
+        was full). While behind, this runs rarely (see `streams.worker.kpi.schedule`).
         """
+        await self.checkpoint()  # every tick: it is cheap unless one is due
         now = time.monotonic()
         if now - self._catching_up_at < IDLE_SECONDS:
             # Fed a backlog batch just now: behind, whatever the consumer lag says (the
@@ -264,17 +272,28 @@ class KpiRuntime:
                 exported = exported_locations(
                     activity, self.settings.kpi.max_locations, self.settings.kpi.location_allowlist
                 )
-                samples = self.engine.as_computed().samples(exported)
                 # Every event fed before the pass is reflected; some fed during it may be.
-                payload = encode_snapshot(
+                encoder = SnapshotEncoder(
                     time.time(),
-                    samples,
                     fed,
                     {code: activity[code] for code in exported},
                     len(activity),
+                    self.engine.late_totals(),
                 )
+                computed = self.engine.as_computed()
+                codes = sorted(exported)
                 busy += time.monotonic() - started
-                self.snapshot_seconds.append(busy)
+                # A slice at a time, letting batches in between (the figures encoded are
+                # those computed above: a location fed meanwhile waits for the next pass).
+                for first in range(0, len(codes), ENCODE_SLICE_LOCATIONS):
+                    started = time.monotonic()
+                    encoder.add(computed.samples(codes[first : first + ENCODE_SLICE_LOCATIONS]))
+                    busy += time.monotonic() - started
+                    await asyncio.sleep(0)
+                started = time.monotonic()
+                payload = encoder.finish()
+                busy += time.monotonic() - started
+                self.sink.observe_snapshot(busy)
                 await self.store.write_snapshot(payload)
                 if self.engine.changed_locations():
                     self._dirty = True  # changed during the pass: the next one covers them
@@ -288,6 +307,13 @@ class KpiRuntime:
         self.heap.after_batch()  # the figures just computed are long-lived too
         self._computed_at = time.monotonic()
         self._compute_cost = busy + (self._computed_at - started)
+
+    async def checkpoint(self) -> None:
+        """Finish or start a checkpoint (`EngineState.tick`); Redis trouble waits a tick."""
+        try:
+            await self.state.tick()
+        except (RedisError, OSError) as error:
+            log.warning("checkpoint step deferred", error=str(error))
 
     async def _recompute_in_slices(self) -> float:
         """Recompute the changed locations a slice at a time, letting batches in between.

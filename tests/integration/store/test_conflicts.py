@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import orjson
@@ -10,12 +11,16 @@ import pytest
 from streams.store.records import MessageRecord, payload_digest
 from streams.store.redis_store import RedisKpiStore
 
+TODAY = int(time.time() // 86400)  # the events' UTC day: their dedup hashes live from it
+
 
 def record(
     offset: int, event_id: str, payload: dict[str, Any], topic: str = "orders"
 ) -> MessageRecord:
     raw = orjson.dumps({"event_id": event_id, **payload})
-    return MessageRecord(topic, 0, offset, event_id, raw, "order.placed", payload_digest(raw))
+    return MessageRecord(
+        topic, 0, offset, event_id, raw, "order.placed", payload_digest(raw), TODAY
+    )
 
 
 async def counters(store: RedisKpiStore) -> dict[str, int]:
@@ -79,10 +84,10 @@ def test_a_conflict_not_yet_dead_lettered_is_reported_again_on_redelivery(run_st
 
 
 @pytest.mark.parametrize("ids", [0, 3, 2500])
-def test_a_store_of_the_previous_layout_is_migrated_and_its_ids_read_as_duplicates(
+def test_a_store_of_an_earlier_layout_is_read_and_its_ids_are_duplicates(
     run_store: Any, ids: int
 ) -> None:
-    """`prepare` turns the old set of ids into the hash; old ids stay duplicates, not conflicts."""
+    """`prepare` turns the old set of ids into a hash, read as duplicates until it expires."""
 
     async def scenario(store: RedisKpiStore) -> None:
         if ids:
@@ -92,6 +97,9 @@ def test_a_store_of_the_previous_layout_is_migrated_and_its_ids_read_as_duplicat
         kind = (await store.client.type(store.keys.ids)).decode()
         assert kind == ("hash" if ids else "none")
         assert await store.client.hlen(store.keys.ids) == ids
+        if ids:
+            ttl = await store.client.ttl(store.keys.ids)
+            assert 0 < ttl <= (store.dedup.horizon_days + 1) * 86400
         outcome = await store.apply_batch([record(0, "old-0", {"any": 1}), record(1, "new", {})])
         assert outcome.fresh == ([1] if ids else [0, 1])
         assert outcome.conflicts == []

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -10,10 +9,12 @@ from typing import Any
 import orjson
 import pytest
 
-from streams.store.records import MessageRecord
-from streams.store.redis_store import LOG_PAGE_ENTRIES, PRUNE_PAGE_ENTRIES, RedisKpiStore
+from streams.store.log import READ_PAGE_ENTRIES, TRIM_PAGE_ENTRIES
+from streams.store.records import LATE, MessageRecord
+from streams.store.redis_store import DedupLayout, RedisKpiStore, fingerprint
 
 LABELS = {"orders": "order.placed", "shipments": "shipment.dispatched"}
+TODAY = int(time.time() // 86400)  # the events' UTC day: their dedup hashes live from it
 
 
 def event(
@@ -28,6 +29,7 @@ def event(
         event_id,
         orjson.dumps({**body, "location": location}),
         LABELS[topic],
+        day=TODAY,
     )
 
 
@@ -206,7 +208,7 @@ def test_stored_events_are_exactly_the_fresh_payloads_in_order(run_store: Any) -
     """Over more log entries than a read page, the log yields each fresh payload once, in order."""
     batches: list[list[MessageRecord]] = []
     offset = 0
-    for n in range(3 * LOG_PAGE_ENTRIES + 1):
+    for n in range(3 * READ_PAGE_ENTRIES + 1):
         batch = []
         for k in range(4):
             # every third event repeats an earlier id; every batch redelivers the
@@ -226,45 +228,100 @@ def test_stored_events_are_exactly_the_fresh_payloads_in_order(run_store: Any) -
     assert set(ids) == every
 
 
-def test_prune_drops_only_entries_ingested_before_the_cut(run_store: Any) -> None:
-    """Events ingested before the cut leave the log and the id index; later ones stay."""
+def test_trim_drops_the_entries_a_checkpoint_covers_and_keeps_their_ids(run_store: Any) -> None:
+    """Entries up to the trim point leave the log with their payloads; their ids stay known."""
     old = [event(0, "a"), event(1, "b")]
     new = [event(2, "c"), event(3, "a"), event(4, "d")]
 
     async def scenario(store: RedisKpiStore) -> None:
-        assert (await store.apply_batch(old)).fresh == [0, 1]
-        await asyncio.sleep(0.01)  # a later millisecond for the second entry
-        assert (await store.apply_batch(new)).fresh == [0, 2]
-        entries: Any = await store.client.xrange(store.keys.log)
-        cut = int(entries[1][0].split(b"-")[0]) / 1000
-        assert await store.prune(0) == 0
-        assert await store.prune(cut - 1) == 0
-        assert await store.prune(cut) == 2
-        assert await store.prune(cut) == 0
-        assert [p async for p in store.stored_events()] == [new[0].payload, new[2].payload]
-        assert not await store.client.exists(store.keys.log_payloads(entries[0][0].decode()))
-        # a pruned id is new again (documented); a kept one is still a duplicate
-        assert (await store.apply_batch([event(5, "b"), event(6, "c"), event(7, "a")])).fresh == [
-            0,
-            2,
+        first = await store.apply_batch(old)
+        second = await store.apply_batch(new)
+        assert (first.fresh, second.fresh) == ([0, 1], [0, 2])
+        assert first.entry and second.entry and first.entry != second.entry
+        assert await store.trim_log(first.entry) == 2
+        assert await store.trim_log(first.entry) == 0
+        batches = [b async for b in store.read_log()]
+        assert [(b.entry, b.payloads) for b in batches] == [
+            (second.entry, [new[0].payload, new[2].payload])
         ]
+        assert [b async for b in store.read_log(second.entry)] == []
+        assert not await store.client.exists(store.keys.log_payloads(first.entry))
+        # Unlike the log, the dedup set keeps its horizon: a trimmed id is still known.
+        again = await store.apply_batch([event(5, "b"), event(6, "e"), event(7, "a")])
+        assert again.fresh == [1]
 
     run_store(scenario)
 
 
-def test_prune_pages_through_many_entries(run_store: Any) -> None:
-    """More entries than one prune call drops all go, with their payload keys and ids."""
-    count = 2 * PRUNE_PAGE_ENTRIES + 3
+def test_trim_pages_through_many_entries(run_store: Any) -> None:
+    """More entries than one trim page all go with their payload keys; only dedup remains."""
+    count = 2 * TRIM_PAGE_ENTRIES + 3
 
     async def scenario(store: RedisKpiStore) -> None:
+        last = ""
         for n in range(count):
-            await store.apply_batch([event(2 * n, f"p{n}"), event(2 * n + 1, f"p{n}")])
-        assert await store.prune(time.time() + 60) == count
+            last = (
+                await store.apply_batch([event(2 * n, f"p{n}"), event(2 * n + 1, f"p{n}")])
+            ).entry
+        assert await store.trim_log(last) == count
         assert [p async for p in store.stored_events()] == []
         keys = {key.decode() async for key in store.client.scan_iter(f"{store.keys.prefix}*")}
+        dedup = {k for k in keys if k.startswith(store.keys.ids_slot_prefix)}
         # the emptied stream stays: it keeps the last entry id, so ids keep rising
-        assert keys == {store.keys.offsets, store.keys.counters, store.keys.log}
-        assert (await store.apply_batch([event(2 * count, "p0")])).fresh == [0]
+        assert keys - dedup == {
+            store.keys.offsets,
+            store.keys.counters,
+            store.keys.log,
+            store.keys.ids_clock,
+        }
+        assert (await store.apply_batch([event(2 * count, "p0")])).fresh == []
+
+    run_store(scenario)
+
+
+@pytest.mark.parametrize("slots", [1, 7, 4096])
+def test_ids_live_in_day_slots_until_the_clock_is_a_horizon_past_their_day(
+    run_store: Any, slots: int
+) -> None:
+    """Each id sits in the hash of its event day and slot; the day goes once the dedup clock
+    (the latest event day stored) is a horizon past it."""
+    records = [event(n, f"id-{n}") for n in range(50)]
+
+    async def scenario(store: RedisKpiStore) -> None:
+        store.dedup = DedupLayout(slots=slots, horizon_days=3)
+        first = await store.apply_batch(records)
+        assert first.clock == TODAY
+        for record in records:
+            print_ = fingerprint(record.event_id)  # type: ignore[arg-type]
+            key = store.keys.ids_slot_prefix + str(TODAY * slots + print_ % slots)
+            assert await store.client.hget(key, str(print_)) == record.digest.encode()
+        pattern = f"{store.keys.ids_slot_prefix}*"
+        names = [k async for k in store.client.scan_iter(pattern)]
+        assert len(names) == len({fingerprint(f"id-{n}") % slots for n in range(50)})
+        assert store.dedup.oldest_day(first.clock) == TODAY - 3
+        # Three days on, today's ids are still within the horizon; four days on, gone.
+        for ahead, left in ((3, len(names) + 1), (4, 2)):
+            later = event(100 + ahead, f"later-{ahead}")._replace(day=TODAY + ahead)
+            outcome = await store.apply_batch([later])
+            assert outcome.clock == TODAY + ahead
+            assert len([k async for k in store.client.scan_iter(pattern)]) == min(
+                left, len(names) + 2
+            )
+
+    run_store(scenario)
+
+
+def test_an_event_too_old_to_deduplicate_is_counted_late_not_stored(run_store: Any) -> None:
+    """A LATE record is counted in events_late_total, stored nowhere, its offset applied."""
+
+    async def scenario(store: RedisKpiStore) -> None:
+        late = MessageRecord("orders", 0, 0, None, b"", LATE)
+        outcome = await store.apply_batch([late, event(1, "fresh")])
+        assert outcome.fresh == [1]
+        raw: Any = await store.client.hgetall(store.keys.counters)
+        counters = {k.decode(): int(v) for k, v in raw.items()}
+        assert counters == {"events_late_total|orders": 1, ORDERS_TOTAL: 1}
+        assert await store.applied_offsets() == {("orders", 0): 1}
 
     run_store(scenario)
 
@@ -315,4 +372,6 @@ def test_counter_fields_and_keys_keep_their_names(run_store: Any) -> None:
     assert outcome.offsets == {("orders", 0): 3, ("shipments", 2): 0}
     entries = {key for key in keys if key.startswith("log:")}
     assert len(entries) == 1 and entries != {"log:staging"}
-    assert keys - entries == {"offsets", "counters", "ids", "log", "kpi:snapshot"}
+    dedup = {key for key in keys if key.startswith("ids:")}
+    assert 1 <= len(dedup) <= 3  # one hash per (event day, slot) of the 3 ids stored
+    assert keys - entries - dedup == {"offsets", "counters", "log", "kpi:snapshot", "dedup:clock"}

@@ -116,7 +116,7 @@ def kpi_process_pids(worker_pid: int) -> list[int]:
             command = (entry / "cmdline").read_bytes()
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == worker_pid and b"streams.worker.kpi_child" in command:
+        if ppid == worker_pid and b"streams.worker.kpi.child" in command:
             found.append(int(entry.name))
     return found
 

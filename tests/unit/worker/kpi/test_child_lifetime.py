@@ -15,14 +15,14 @@ import sys
 import time
 from pathlib import Path
 
-from streams.worker.kpi_child import EXIT_ORPHANED
+from streams.worker.kpi.lifetime import EXIT_ORPHANED
 
 REPO = Path(__file__).resolve().parents[3]
 
 PARENT = """
 import os, subprocess, sys, time
 child = subprocess.Popen(
-    [sys.executable, "-m", "streams.worker.kpi_child", "--parent-pid", str(os.getpid())],
+    [sys.executable, "-m", "streams.worker.kpi.child", "--parent-pid", str(os.getpid())],
     stdin=int(sys.argv[1]), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
     pass_fds=(int(sys.argv[1]),),
 )
@@ -88,7 +88,7 @@ def test_a_child_whose_parent_is_already_gone_exits_at_once() -> None:
     read_end, write_end = os.pipe()
     try:
         result = subprocess.run(
-            [sys.executable, "-m", "streams.worker.kpi_child", "--parent-pid", "1"],
+            [sys.executable, "-m", "streams.worker.kpi.child", "--parent-pid", "1"],
             cwd=REPO,
             stdin=read_end,
             capture_output=True,

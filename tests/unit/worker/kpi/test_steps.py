@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from streams.events.models import DisruptionResolved
-from streams.worker.steps import event_time_steps
+from streams.worker.kpi.steps import event_time_steps
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
