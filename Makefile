@@ -45,9 +45,12 @@ test: install lint ## install, lint, then unit and integration tests (these star
 demo: install ## everything up, then a simulated supply chain feeding it (Ctrl-C stops)
 	bash deploy/demo.sh
 
-# Options via BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" or "--events 240000".
-bench: install ## worker vs plain aiokafka throughput, latency, Redis memory, scrape time
-	$(PY) -m bench $(BENCH_ARGS)
+# Options via BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" or "--events 240000";
+# HISTORY=30d (DENSITY=10) fills the state with that much history first (docs/CAPACITY.md).
+HISTORY ?=
+DENSITY ?=
+bench: install ## worker vs plain aiokafka throughput, latency, memory, restart (HISTORY=30d)
+	$(PY) -m bench $(if $(HISTORY),--history $(HISTORY)) $(if $(DENSITY),--density $(DENSITY)) $(BENCH_ARGS)
 
 dashboards: install ## generate the Grafana boards into dashboards/*.json
 	$(VENV)/bin/kpimon dashboards build

@@ -2,4 +2,6 @@ import sys
 
 from bench.run import main
 
-sys.exit(main())
+# Guarded: the history producers are spawned processes, which import this module again.
+if __name__ == "__main__":
+    sys.exit(main())

@@ -16,6 +16,7 @@ import tempfile
 import time
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import httpx
@@ -88,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             sent = time.monotonic()
             producer.send(topic, key=location.encode(), value=emptied).get(timeout=10)
-            wait_for(lambda loc=location: _paged(loc), timeout=60, interval=0.05, what=location)
+            wait_for(partial(_paged, location), timeout=60, interval=0.05, what=location)
             latencies.append(time.monotonic() - sent)
         producer.close()
     finally:

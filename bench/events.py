@@ -24,6 +24,7 @@ class Record:
     topic: str  # unprefixed input topic
     key: bytes
     value: bytes
+    at: float = 0.0  # occurred_at (epoch s), where the generator sets it
 
 
 def iso(t: float) -> str:

@@ -16,6 +16,13 @@ Steps (each bounded in count and time, loopback only):
 7. Redis memory per SKU-location at two sizes (INFO memory delta / count),
    written through the worker's own batch apply (`RedisKpiStore.apply_batch`).
 The last line printed is the throughput ratio.
+
+With `--history 30d` (`--density N` events per SKU-location per day, default 10)
+the state is first filled with that much history for the run's SKU-locations
+(`--locations` x `--skus`) through the real worker, measured (memory per
+SKU-location, per order line, per event id; `--growth N` adjustments: bytes per
+added event), and the timed phases run on top of it; a restart after SIGKILL is
+timed at the end. See `bench.capacity` and `bench.history`, and docs/CAPACITY.md.
 """
 
 from __future__ import annotations
@@ -30,6 +37,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,7 +48,10 @@ import redis
 import redis.asyncio as aioredis
 from prometheus_client.parser import text_string_to_metric_families
 
+from bench.capacity import StatePhases
 from bench.events import Record, generate, live_adjustment, location_code, sku_code
+from bench.history import DAY, GROWTH_DAYS, Timeline, parse_days
+from bench.produce import produce
 
 REPO = Path(__file__).resolve().parents[1]
 KPIMON = [sys.executable, "-m", "streams.cli.main"]
@@ -62,14 +73,60 @@ class Options:
     scrapes: int
     worker_source: Path | None
     worker_env: dict[str, str] = field(default_factory=dict)
+    history_days: float = 0.0  # 0: no history phase
+    density: float = 10.0  # history events per SKU-location per day
+    order_probe: int = 0  # orders of the order probe (history runs)
+    growth: int = 0  # adjustments of the growth probe (history runs)
+    parts: int = 1  # processes producing the history
+    restart: bool = False  # time a restart after SIGKILL at the end
+    profile_fill: str | None = None
+    min_available_gb: float = 2.0  # stop the run when the machine has less memory free
 
 
 def parse_args(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="reduced sizes (< 60 s)")
     parser.add_argument("--events", type=int, help="backlog size (default 120000)")
-    parser.add_argument("--locations", type=int, help="locations (default 600, > the cap 500)")
+    parser.add_argument("--locations", type=int, help="locations (default 600, > the cap 200)")
     parser.add_argument("--skus", type=int, help="SKUs per location (default 100)")
+    parser.add_argument(
+        "--sku-locations",
+        type=int,
+        help="SKU-locations in all: sets --locations to this / --skus (default 100 SKUs)",
+    )
+    parser.add_argument(
+        "--history",
+        help="fill the state with this much history first, e.g. 30d or 7d (default none; "
+        "7d with --growth), through the worker; then memory figures and a restart",
+    )
+    parser.add_argument(
+        "--density", type=float, help="history events per SKU-location per day (default 10)"
+    )
+    parser.add_argument(
+        "--growth",
+        type=int,
+        help="inventory adjustments of the growth probe, on the existing SKU-locations in "
+        "closed buckets: bytes per added event (default 200000 with --history; 20000 --quick)",
+    )
+    parser.add_argument(
+        "--order-probe",
+        type=int,
+        help="orders of 2 lines in the order probe: bytes per order line (default "
+        "SKU-locations / 2, 2000..100000; 0 skips it)",
+    )
+    parser.add_argument(
+        "--producers", type=int, help="processes producing the history (default: CPUs, <= 4)"
+    )
+    parser.add_argument("--no-restart", action="store_true", help="skip the timed restart")
+    parser.add_argument(
+        "--profile-fill", help="py-spy record the worker while it takes the history (raw)"
+    )
+    parser.add_argument(
+        "--min-available-gb",
+        type=float,
+        default=2.0,
+        help="stop the run if the machine's available memory falls under this (default 2)",
+    )
     parser.add_argument("--latency-seconds", type=float, help="paced phase length (default 15)")
     parser.add_argument(
         "--memory-sizes", help="SKU-location counts for the memory figure (default 10000,100000)"
@@ -81,7 +138,9 @@ def parse_args(argv: list[str] | None) -> Options:
     parser.add_argument("--no-infra", action="store_true", help="do not run stack.sh up-infra")
     parser.add_argument("--timeout", type=float, help="longest wait for the backlog (s)")
     parser.add_argument(
-        "--profile", help="py-spy record the worker into this file (collapsed stacks)"
+        "--profile",
+        help="py-spy record the worker and its KPI process during the backlog into this file "
+        "(raw: collapsed stacks)",
     )
     parser.add_argument(
         "--worker-env",
@@ -98,13 +157,35 @@ def parse_args(argv: list[str] | None) -> Options:
     args = parser.parse_args(argv)
     quick = args.quick
     events = args.events or (12_000 if quick else 120_000)
-    memory = args.memory_sizes or ("1000,5000" if quick else "10000,100000")
+    history = args.history or ("7d" if args.growth else None)
+    history_days = parse_days(history) if history else 0.0
+    if history_days < 0 or history_days > 60:
+        parser.error("--history: between 0 and 60 days (the dedup horizon is 30 by default)")
+    memory = args.memory_sizes or ("" if history_days else "1000,5000" if quick else "10000,100000")
     if not all(host_is_loopback(s) for s in (args.kafka, args.redis)):
         parser.error("the benchmark only targets loopback addresses")
+    skus = args.skus or (10 if quick else 100)
+    locations = args.locations or (520 if quick else 600)
+    if args.sku_locations:
+        locations = max(1, -(-args.sku_locations // skus))
+    sku_locations = locations * skus
+    worker_env = dict(item.split("=", 1) for item in args.worker_env)
+    if history_days and quick:
+        # Checkpoints often enough that the phases settle in seconds.
+        worker_env.setdefault("KPIMON_STATE__CHECKPOINT_INTERVAL_SECONDS", "3")
+    if history_days:
+        # The documented sizing of the dedup hashes: a day's events / 100 (settings.py).
+        density = args.density or 10.0
+        per_day = max(sku_locations * density, events / 2, (args.growth or 0) / GROWTH_DAYS)
+        slots = min(1 << 20, max(4096, -(-int(per_day) // 100)))
+        worker_env.setdefault("KPIMON_STATE__DEDUP_SLOTS", str(slots))
+    order_probe = args.order_probe
+    if order_probe is None:
+        order_probe = 500 if quick else min(100_000, max(2_000, sku_locations // 2))
     return Options(
         events=events,
-        locations=args.locations or (520 if quick else 600),
-        skus=args.skus or (10 if quick else 100),
+        locations=locations,
+        skus=skus,
         latency_seconds=args.latency_seconds or (3.0 if quick else 15.0),
         memory_sizes=tuple(int(x) for x in memory.split(",") if x),
         kafka=args.kafka,
@@ -114,7 +195,15 @@ def parse_args(argv: list[str] | None) -> Options:
         profile=args.profile,
         scrapes=2 if quick else 5,
         worker_source=Path(args.worker_source).resolve() if args.worker_source else None,
-        worker_env=dict(item.split("=", 1) for item in args.worker_env),
+        worker_env=worker_env,
+        history_days=history_days,
+        density=args.density or 10.0,
+        order_probe=order_probe if history_days else 0,
+        growth=(args.growth or (20_000 if quick else 200_000)) if history_days else 0,
+        parts=args.producers or max(1, min(4, os.cpu_count() or 1)),
+        restart=bool(history_days) and not args.no_restart,
+        profile_fill=args.profile_fill,
+        min_available_gb=args.min_available_gb,
     )
 
 
@@ -139,6 +228,11 @@ class Bench:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
         self.redis = redis.Redis.from_url(options.redis_url)
         self.results: dict[str, Any] = {}
+        horizon = float(options.worker_env.get("KPIMON_STATE__DEDUP_HORIZON_SECONDS", 0)) / DAY
+        self.timeline = Timeline.of(time.time(), options.history_days, max(30.0, horizon))
+        self.sent = 0  # messages written to the input topics so far (all valid, unique)
+        self.max_lag = 0
+        self.state = StatePhases(self)
 
     # -- environment ---------------------------------------------------------------------
 
@@ -170,17 +264,116 @@ class Bench:
     def topic(self, short: str) -> str:
         return self.topic_prefix + short
 
-    def start(self, what: str) -> None:
+    def start(self, what: str, log_level: str | None = None) -> None:
+        """Start `kpimon <what>`; `log_level` INFO lets the worker log its state figures."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        log = (self.dir / f"{what}.log").open("ab")
-        self.processes[what] = subprocess.Popen(
-            [*KPIMON, what],
-            env=self.env,
-            cwd=self.o.worker_source or REPO,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+        env = self.env
+        if log_level:
+            env["KPIMON_LOG_LEVEL"] = log_level
+        with (self.dir / f"{what}.log").open("ab") as log:
+            self.processes[what] = subprocess.Popen(
+                [*KPIMON, what],
+                env=env,
+                cwd=self.o.worker_source or REPO,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+
+    def stop_worker(self) -> None:
+        """SIGTERM the worker (it stops its KPI process); kill it after 60 s."""
+        process = self.processes.pop("worker", None)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+    def check_worker(self) -> None:
+        """The worker runs, and the machine has memory to spare (this host is shared)."""
+        process = self.processes.get("worker")
+        if process is None or process.poll() is not None:
+            raise RuntimeError(f"worker not running; see {self.dir / 'worker.log'}")
+        available = mem_available()
+        if available is not None and available < self.o.min_available_gb * 1e9:
+            raise RuntimeError(
+                f"memory guard: {available / 1e9:.1f} GB available, under "
+                f"--min-available-gb {self.o.min_available_gb:g}; stopping the run"
+            )
+
+    def log_size(self) -> int:
+        path = self.dir / "worker.log"
+        return path.stat().st_size if path.exists() else 0
+
+    def log_records(self, since: int) -> Iterator[dict[str, Any]]:
+        """The worker's JSON log records written after byte `since`."""
+        path = self.dir / "worker.log"
+        if not path.exists():
+            return
+        with path.open("rb") as log:
+            log.seek(since)
+            for line in log:
+                if line.startswith(b"{"):
+                    with contextlib.suppress(ValueError):
+                        yield orjson.loads(line)
+
+    def not_stored(self) -> str:
+        """Messages handled but not stored (duplicate, invalid, too old), and the events the
+        engine counted late (its snapshot), for a sanity line."""
+        raw: Any = self.redis.hgetall(f"{self.key_prefix}counters")
+        counts = {
+            k.decode(): int(v)
+            for k, v in raw.items()
+            if k.startswith(b"events_") and not k.startswith(b"events_total|")
+        }
+        snapshot: Any = self.redis.get(f"{self.key_prefix}kpi:snapshot")
+        late = orjson.loads(snapshot).get("late", {}) if snapshot else {}
+        return f"not stored {counts or 'none'}; engine late {late or 'none'}"
+
+    def snapshot_events(self) -> int:
+        raw: Any = self.redis.get(f"{self.key_prefix}kpi:snapshot")
+        return int(orjson.loads(raw)["events"]) if raw else 0
+
+    def snapshot_generated_at(self) -> float | None:
+        """`generated_at` of the KPI snapshot, read from its first bytes (it comes first)."""
+        head: Any = self.redis.getrange(f"{self.key_prefix}kpi:snapshot", 0, 80)
+        if not head:
+            return None
+        marker = b'"generated_at":'
+        start = head.find(marker)
+        if start < 0:
+            return None
+        start += len(marker)
+        end = min(i for i in (head.find(b",", start), head.find(b"}", start), len(head)) if i >= 0)
+        return float(head[start:end])
+
+    def profile(self, path: str) -> subprocess.Popen[bytes]:
+        """py-spy record the worker and its KPI process (raw collapsed stacks) until ended."""
+        return subprocess.Popen(
+            [
+                str(Path(sys.executable).with_name("py-spy")),
+                "record",
+                "--format",
+                "raw",
+                "--rate",
+                "50",
+                "--subprocesses",
+                "-o",
+                path,
+                "-p",
+                str(self.processes["worker"].pid),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+
+    def end_profile(self, spy: subprocess.Popen[bytes]) -> None:
+        spy.send_signal(signal.SIGINT)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            spy.wait(timeout=30)
 
     def stop(self) -> None:
         for what, process in list(self.processes.items()):
@@ -202,14 +395,16 @@ class Bench:
 
             admin = KafkaAdminClient(bootstrap_servers=self.o.kafka, client_id="kpimon-bench")
             try:
-                mine = [t for t in admin.list_topics() if t.startswith(self.topic_prefix)]
+                group = f"kpimon-bench-{self.name}"  # faust's assignor topic
+                mine = [t for t in admin.list_topics() if t.startswith((self.topic_prefix, group))]
                 if mine:
                     admin.delete_topics(mine)
             finally:
                 admin.close()
 
     def processed(self) -> int:
-        raw = self.redis.hgetall(f"{self.key_prefix}counters")
+        """Messages the worker has handled: stored, rejected, duplicate or late."""
+        raw: Any = self.redis.hgetall(f"{self.key_prefix}counters")
         return sum(int(v) for k, v in raw.items() if k.startswith(b"events_"))
 
     # -- phases --------------------------------------------------------------------------
@@ -228,25 +423,30 @@ class Bench:
         say(
             f"[bench] {o.events:,} events over {o.locations} locations x {o.skus} SKUs; "
             f"topics {self.topic_prefix}*, redis {self.key_prefix}*"
+            + (f"; worker env {o.worker_env}" if o.worker_env else "")
         )
         result = subprocess.run(
             [*KPIMON, "topics", "create"], env=self.env, cwd=REPO, capture_output=True, timeout=120
         )
         if result.returncode != 0:
             raise RuntimeError(result.stderr.decode())
+        if o.history_days:
+            self.state.fill()
         now = time.time()
+        start = self.timeline.backlog_start if o.history_days else now - 3 * 86400
         started = time.monotonic()
-        records = list(
-            generate(o.events, o.locations, o.skus, now - 3 * 86400, now - 60, tag=self.name)
-        )
+        records = list(generate(o.events, o.locations, o.skus, start, now - 60, tag=self.name))
         mean_bytes = sum(len(r.value) for r in records) / max(len(records), 1)
+        positions = asyncio.run(self.end_offsets())
         asyncio.run(self.produce(records))
+        self.sent += len(records)
         say(
             f"[bench] backlog written: {len(records):,} messages, {mean_bytes:.0f} B mean, "
+            f"{(now - 60 - start) / DAY:.1f} days of event time, "
             f"{time.monotonic() - started:.1f}s"
         )
 
-        baseline = asyncio.run(self.baseline(len(records)))
+        baseline = asyncio.run(self.baseline(len(records), positions))
         say(f"[bench] aiokafka consume+orjson.loads: {baseline:,.0f} msg/s (10%..90%)")
 
         worker = self.worker_backlog(len(records))
@@ -254,48 +454,55 @@ class Bench:
             f"[bench] worker backlog: {worker:,.0f} ev/s (10%..90%); "
             f"{worker_batches(self.worker_port)}; "
             f"max consumer lag reported {self.max_lag:,}"
+            + (f"; state before it: {self.sent - len(records):,} events" if o.history_days else "")
         )
-        self.check_exporter(len(records))
-        self.engine_trail(len(records))
+        self.check_exporter(self.sent)
+        self.engine_trail(self.sent)
 
         self.scrape_time()
         if o.latency_seconds > 0:
             asyncio.run(self.latency(worker / 2))
+        if o.restart:
+            self.state.restart()
         self.stop()
         for size in o.memory_sizes:
             asyncio.run(self.memory(size))
+        if self.state.growth_bytes is not None:
+            redis_bytes, process_bytes = self.state.growth_bytes
+            say(
+                f"[bench] issue 14 check: per added adjustment Redis {redis_bytes:,.0f} B, "
+                f"processes {process_bytes:,.0f} B (target <= 48 B each); "
+                f"throughput ratio with that state {worker / baseline:.2f} (target >= 0.7)"
+            )
         say(
             f"ratio {worker / baseline:.2f} "
             f"(worker {worker:,.0f} ev/s / aiokafka {baseline:,.0f} msg/s)"
         )
         return 0
 
-    async def produce(self, records: list[Record]) -> None:
-        from aiokafka import AIOKafkaProducer
+    async def end_offsets(self) -> dict[tuple[str, int], int]:
+        """Where the input partitions end now: the baseline reads from there."""
+        from aiokafka import AIOKafkaConsumer, TopicPartition
 
-        producer = AIOKafkaProducer(
-            bootstrap_servers=self.o.kafka,
-            linger_ms=20,
-            max_batch_size=512 * 1024,
-            acks=1,
-            compression_type=None,
-        )
-        await producer.start()
+        consumer = AIOKafkaConsumer(bootstrap_servers=self.o.kafka, group_id=None)
+        await consumer.start()
         try:
-            pending = []
-            for record in records:
-                pending.append(
-                    await producer.send(self.topic(record.topic), record.value, key=record.key)
-                )
-                if len(pending) >= 20_000:
-                    await asyncio.gather(*pending)
-                    pending.clear()
-            await asyncio.gather(*pending)
+            partitions = [
+                TopicPartition(self.topic(short), p)
+                for short in ("orders", "shipments", "inventory")
+                for p in range(PARTITIONS)
+            ]
+            ends = await consumer.end_offsets(partitions)
+            return {(tp.topic, tp.partition): offset for tp, offset in ends.items()}
         finally:
-            await producer.stop()
+            await consumer.stop()
 
-    async def baseline(self, expected: int) -> float:
-        """A plain aiokafka consumer over exactly the backlog, decoding each value."""
+    async def produce(self, records: list[Record]) -> None:
+        await produce(self.o.kafka, self.topic_prefix, records)
+
+    async def baseline(self, expected: int, positions: dict[tuple[str, int], int]) -> float:
+        """A plain aiokafka consumer over exactly the backlog (from `positions`), decoding
+        each value."""
         from aiokafka import AIOKafkaConsumer, TopicPartition
 
         consumer = AIOKafkaConsumer(
@@ -306,13 +513,10 @@ class Bench:
         )
         await consumer.start()
         try:
-            partitions = [
-                TopicPartition(self.topic(short), p)
-                for short in ("orders", "shipments", "inventory")
-                for p in range(PARTITIONS)
-            ]
+            partitions = [TopicPartition(topic, p) for topic, p in positions]
             consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
+            for tp in partitions:
+                consumer.seek(tp, positions[(tp.topic, tp.partition)])
             seen = 0
             marks: dict[int, float] = {}
             deadline = time.monotonic() + self.o.timeout
@@ -320,7 +524,7 @@ class Bench:
                 batches = await consumer.getmany(timeout_ms=500, max_records=10_000)
                 for messages in batches.values():
                     for message in messages:
-                        orjson.loads(message.value)
+                        orjson.loads(message.value)  # type: ignore[arg-type]
                     seen += len(messages)
                 now = time.monotonic()
                 for mark in (10, 90):
@@ -333,52 +537,47 @@ class Bench:
             await consumer.stop()
 
     def worker_backlog(self, expected: int) -> float:
+        """The worker's rate over the backlog (it restores any state it has first)."""
+        base = self.processed()
         self.start("worker")
         self.start("exporter")
-        if self.o.profile:
-            self.processes["py-spy"] = subprocess.Popen(
-                [
-                    str(Path(sys.executable).with_name("py-spy")),
-                    "record",
-                    "--format",
-                    "raw",
-                    "--rate",
-                    "50",
-                    "-o",
-                    self.o.profile,
-                    "-p",
-                    str(self.processes["worker"].pid),
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        spy = self.profile(self.o.profile) if self.o.profile else None
+        try:
+            rate, _took = self.wait_processed(expected, base, self.o.timeout)
+        finally:
+            if spy is not None:
+                self.end_profile(spy)
+        return rate
+
+    def wait_processed(self, expected: int, base: int, timeout: float) -> tuple[float, float]:
+        """Until the running worker handled `expected` messages more than `base`.
+
+        Returns its rate between the 10% and 90% marks and the seconds from the first
+        message handled to the last.
+        """
         marks: dict[int, float] = {}
-        deadline = time.monotonic() + self.o.timeout
+        deadline = time.monotonic() + timeout
         done = 0
-        self.max_lag = 0
+        first: float | None = None
         while time.monotonic() < deadline:
-            done = self.processed()
-            status = self.redis.get(f"{self.key_prefix}worker:status")
+            done = self.processed() - base
+            status: Any = self.redis.get(f"{self.key_prefix}worker:status")
             if status:
                 lag = sum(v for _t, _p, v in orjson.loads(status)["consumer_lag"])
                 self.max_lag = max(self.max_lag, lag)
             now = time.monotonic()
+            if first is None and done > 0:
+                first = now
             for mark in (10, 90):
                 if mark not in marks and done >= expected * mark / 100:
                     marks[mark] = now
             if done >= expected:
                 break
-            if self.processes["worker"].poll() is not None:
-                raise RuntimeError(f"worker exited; see {self.dir / 'worker.log'}")
+            self.check_worker()
             time.sleep(0.05)
-        if "py-spy" in self.processes:
-            spy = self.processes.pop("py-spy")
-            spy.send_signal(signal.SIGINT)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                spy.wait(timeout=30)
         if done < expected:
-            raise RuntimeError(f"worker processed {done} of {expected} in {self.o.timeout}s")
-        return window_rate(expected, marks)
+            raise RuntimeError(f"worker processed {done} of {expected} in {timeout:.0f}s")
+        return window_rate(expected, marks), time.monotonic() - (first or time.monotonic())
 
     def engine_trail(self, expected: int) -> None:
         """How long after the store took the backlog the KPI snapshot covered all of it.
@@ -390,8 +589,7 @@ class Bench:
         deadline = started + 120
         events = 0
         while time.monotonic() < deadline:
-            raw = self.redis.get(f"{self.key_prefix}kpi:snapshot")
-            events = int(orjson.loads(raw)["events"]) if raw else 0
+            events = self.snapshot_events()
             if events >= expected:
                 break
             time.sleep(0.05)
@@ -421,14 +619,15 @@ class Bench:
             time.sleep(0.25)
         say(f"[bench] exporter kpimon_events_total = {total:,.0f} (expected {expected:,})")
         if total < expected:
+            say(f"[bench] {self.not_stored()}")
+        if total < expected:
             raise RuntimeError("the exporter does not account for the backlog")
 
     def scrape_time(self) -> None:
         """Scrape the exporter (no cache) once the snapshot holds every location."""
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            raw = self.redis.get(f"{self.key_prefix}kpi:snapshot")
-            if raw and int(orjson.loads(raw)["events"]) >= self.o.events:
+            if self.snapshot_events() >= self.sent:
                 break
             time.sleep(0.2)
         url = f"http://127.0.0.1:{self.exporter_port}/metrics"
@@ -476,7 +675,7 @@ class Bench:
         async def poll() -> None:
             deadline = time.monotonic() + self.o.latency_seconds + 60
             while len(seen) < count and time.monotonic() < deadline:
-                raw = await client.hgetall(f"{self.key_prefix}counters")
+                raw: Any = await client.hgetall(f"{self.key_prefix}counters")
                 done = sum(int(v) for k, v in raw.items() if k.startswith(b"events_")) - base
                 now = time.monotonic()
                 while len(seen) < min(done, count):
@@ -523,7 +722,7 @@ class Bench:
 
         prefix = f"{self.key_prefix}mem{size}:"
         client = aioredis.Redis.from_url(self.o.redis_url)
-        store = RedisKpiStore(client, prefix, 40 * 86400)
+        store = RedisKpiStore(client, prefix)
         locations = max(1, min(self.o.locations, size // 10))
         per_location = -(-size // locations)
         now = time.time()
@@ -602,7 +801,9 @@ def memory_record(kind: int, loc: int, sku: int, offset: int, now: float, tag: s
             "reason": "cycle count",
         }
         topic = "inventory"
-    return MessageRecord(topic, 0, offset, event_id, orjson.dumps(body), str(body["event_type"]))
+    return MessageRecord(
+        topic, 0, offset, event_id, orjson.dumps(body), str(body["event_type"]), day=int(t // 86400)
+    )
 
 
 def iso_of(t: float) -> str:
@@ -676,6 +877,17 @@ def delete_keys(client: redis.Redis, prefix: str) -> None:
         client.unlink(*batch)
 
 
+def mem_available() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes (None where there is none)."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return None
+
+
 def free_port() -> int:
     import socket
 
@@ -685,8 +897,16 @@ def free_port() -> int:
         return port
 
 
+def _interrupted(signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark; SIGTERM or SIGINT (even when a background shell ignored it)
+    stop it with the cleanup: its worker, exporter, Redis keys and topics go."""
     bench = Bench(parse_args(argv))
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, _interrupted)
     try:
         return bench.run()
     finally:

@@ -49,3 +49,56 @@ def test_quick_benchmark_runs(local_stack: Any) -> None:
         "redis memory at",
     ):
         assert any(phase in line for line in lines), f"no '{phase}' line:\n{output}"
+
+
+def test_quick_benchmark_with_history_runs(local_stack: Any) -> None:
+    """`--history`: the state filled through the worker, measured, then the timed phases
+    on top of it and a restart after SIGKILL (sizes cut down: about a minute)."""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "bench",
+            "--quick",
+            "--no-infra",
+            "--kafka",
+            local_stack.kafka_bootstrap,
+            "--redis",
+            local_stack.redis_url,
+            "--history",
+            "1d",
+            "--density",
+            "1",
+            "--order-probe",
+            "200",
+            "--growth",
+            "5000",
+            "--latency-seconds",
+            "1",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode == 0, output
+    lines = result.stdout.strip().splitlines()
+    assert lines[-1].startswith("ratio "), output
+    for phase in (
+        "empty worker: RSS",
+        "history: 5,200 events (1 days x 5,200 SKU-locations x 1/day",
+        "engine late none",
+        "memory per SKU-location",
+        "order probe: 200 orders x 2 lines",
+        "growth: 5,000 inventory adjustments",
+        "growth per added event vs the 48 B target",
+        "worker backlog",
+        "latency at",
+        "restart after SIGKILL",
+        "issue 14 check",
+    ):
+        assert any(phase in line for line in lines), f"no '{phase}' line:\n{output}"
+    restart = next(line for line in lines if "restart after SIGKILL" in line)
+    assert "events_replayed None" not in restart, restart  # the worker's own figures

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gc
 
 from streams.worker.heap import YOUNG_THRESHOLD, HeapGuard
-from streams.worker.schedule import CATCH_UP_MIN_SECONDS, compute_due
+from streams.worker.kpi.schedule import CATCH_UP_MIN_SECONDS, compute_due
 
 
 def test_cheap_computations_run_every_tick() -> None:
