@@ -6,7 +6,7 @@ import orjson
 import pytest
 
 from streams.events import wire
-from streams.events.decode import REASONS, Rejection, decode_event, event_key
+from streams.events.decode import REASONS, Rejection, decode_event, decode_stored, event_key
 from streams.events.models import MODELS
 
 SNAPSHOT = {
@@ -118,3 +118,26 @@ def test_event_key_is_location_or_natural_id(event: dict[str, object], key: str)
 def test_there_are_thirteen_contracts() -> None:
     """The contract covers exactly the 13 event types of the spec."""
     assert len(MODELS) == 13
+
+
+def test_stored_payload_decodes_to_the_struct_ingest_made() -> None:
+    """A payload read back from the store gives the same struct as at ingest."""
+    raw = orjson.dumps(SNAPSHOT)
+    assert decode_stored(raw) == decode_event(raw, topic="inventory")
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason"),
+    [
+        (b"{not json", "invalid_json"),
+        (_with(sku=...), "missing_field"),
+        (_with(colour="red"), "unknown_field"),
+    ],
+)
+def test_stored_payload_the_contract_no_longer_accepts_is_a_rejection(
+    raw: bytes, reason: str
+) -> None:
+    """A stored payload that no longer parses takes the full path and comes back rejected."""
+    outcome = decode_stored(raw)
+    assert isinstance(outcome, Rejection)
+    assert outcome.reason == reason
