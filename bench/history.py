@@ -13,7 +13,8 @@ The timeline, in whole UTC days (buckets) before today `D` (00:00 UTC):
     backlog          [D-2 + PROBE, now - 60 s]   (the timed phases)
 
 (With a history of 28 days or more the probes go into its last closed days
-instead, as late events: see `Timeline`.)
+instead, as late events, and the growth probe runs twice, into different days:
+see `Timeline`.)
 
 A closing event (a small adjustment per location, past the allowed lateness)
 moves every location's watermark past the phase's last bucket, so what is
@@ -104,7 +105,17 @@ class Timeline:
 
     @property
     def growth(self) -> tuple[float, float]:
-        first = self.today - (7 if self.late else 4) * DAY
+        return self.growth_pass(0)
+
+    @property
+    def growth_passes(self) -> int:
+        """Late probes can repeat into earlier closed days: the second pass shows what
+        stays per event once the first has set the allocator's high-water mark."""
+        return 2 if self.late else 1
+
+    def growth_pass(self, number: int) -> tuple[float, float]:
+        """Days of the growth probe's pass `number` (0 first; later ones only when late)."""
+        first = self.today - (7 + 3 * number if self.late else 4) * DAY
         return first + PROBE, first + GROWTH_DAYS * DAY
 
     @property

@@ -123,6 +123,19 @@ def test_probes_go_into_closed_history_days_when_there_is_no_room() -> None:
     assert o0 // DAY != g0 // DAY and (g1 - 1) // DAY < line.history_close // DAY
 
 
+def test_a_late_growth_probe_runs_twice_into_other_closed_days() -> None:
+    """The second late growth pass takes closed history days of its own, apart from the
+    order probe's and the first pass's."""
+    line = Timeline.of(START + 3600.0, 30)
+    assert line.growth_passes == 2 and Timeline.of(START + 3600.0, 7).growth_passes == 1
+    h0, h1 = line.history
+    o0, o1 = line.orders
+    first, second = line.growth_pass(0), line.growth_pass(1)
+    assert first == line.growth
+    assert h0 < second[0] < second[1] <= o0 < o1 <= first[0] < first[1] <= h1
+    assert second[1] - second[0] == first[1] - first[0]
+
+
 def test_iso_clock_matches_datetime() -> None:
     clock = IsoClock()
     for t in (START, START + 0.999, START + DAY - 0.5, START + 12345.678):
