@@ -322,16 +322,15 @@ def build_app(settings: Settings) -> tuple[faust.App, WorkerRuntime]:
         # No agent: the conductor subscribes the consumer to the input topics and the
         # Fetcher's drain (see streams.worker.bulk) hands whole batches to the runtime.
         app.topics.add(source)
-
-        @app.task
-        async def load() -> None:
-            await runtime.load()
+        # BulkApp loads the KPI side and runs the snapshot tick from its start, before
+        # the consumer group has formed (a restart is served sooner).
+        app.tick_seconds = settings.kpi.snapshot_interval_seconds
     else:
         _add_stream_agent(app, source, runtime, settings)
 
-    @app.timer(settings.kpi.snapshot_interval_seconds)
-    async def snapshot() -> None:
-        await runtime.write_snapshot()
+        @app.timer(settings.kpi.snapshot_interval_seconds)
+        async def snapshot() -> None:
+            await runtime.write_snapshot()
 
     @app.timer(300.0)
     async def prune() -> None:

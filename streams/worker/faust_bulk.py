@@ -45,6 +45,12 @@ class BatchHandler(Protocol):
 
     async def handle(self, messages: Sequence[Consumed], classified: Any) -> None: ...
 
+    async def load(self) -> None:
+        """Start what `handle` needs (idempotent; the first batch waits for it)."""
+
+    async def write_snapshot(self) -> None:
+        """The periodic tick (`BulkApp.tick_seconds`): status, snapshot, alerts."""
+
 
 class BulkDrain:
     """The replacement for `Consumer._drain_messages` (bound to one faust consumer).
@@ -161,12 +167,35 @@ class BulkApp(faust.App):
     """A faust app whose consumer hands whole fetched batches to `runtime`."""
 
     runtime: BatchHandler | None = None
+    tick_seconds: float = 1.0  # how often the runtime's `write_snapshot` runs
+    _runtime_started = False
 
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()
         if self.runtime is not None:
             install_bulk_drain(consumer, self.runtime)
         return consumer
+
+    async def on_start(self) -> None:
+        await super().on_start()
+        if self.runtime is not None and not self._runtime_started:
+            # Restore the KPI state and write snapshots while the consumer group forms:
+            # faust starts app tasks and timers only after the first assignment, which
+            # after a crash waits out the dead member's session
+            # (`KPIMON_KAFKA__SESSION_TIMEOUT_SECONDS`).
+            self._runtime_started = True
+            self.add_future(self._run_runtime(self.runtime))
+
+    async def on_stop(self) -> None:
+        await super().on_stop()
+        self._runtime_started = False  # a restarted app (futures cancelled) starts it again
+
+    async def _run_runtime(self, runtime: BatchHandler) -> None:
+        await runtime.load()
+        while not self.should_stop:
+            await self.sleep(self.tick_seconds)
+            if not self.should_stop:
+                await runtime.write_snapshot()
 
 
 def install_bulk_drain(consumer: Any, handler: BatchHandler) -> BulkDrain:
