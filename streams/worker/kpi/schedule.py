@@ -1,7 +1,8 @@
 """When the worker recomputes the KPI snapshot and evaluates alerts (pure).
 
-Both cost time proportional to the state they cover, and the agent waits while
-they run (one event loop). After one that took `cost` seconds the worker ingests
+Both cost time proportional to the state they cover, and feeding the engine
+waits while they run (the KPI process has one event loop; the pass yields between
+slices of locations). After one that took `cost` seconds the worker ingests
 for at least as long again; while it is catching up on a backlog (consumer lag
 over a batch) for ten times as long and at least 30 s, so a backlog is not
 slowed down by recomputing figures every second. They are never skipped for
