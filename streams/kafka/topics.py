@@ -10,6 +10,7 @@ message an input topic holds can be dead-lettered whole, with its reason headers
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streams.events.models import ALERTS_TOPIC, DLQ_TOPIC, INPUT_TOPICS
@@ -18,6 +19,11 @@ from streams.settings import KafkaSettings
 # Room for a dead letter's headers (reason, a detail of at most 1 KiB, source topic,
 # partition, offset, time) and record overhead, over the largest input message.
 DEAD_LETTER_HEADROOM_BYTES = 64 * 1024
+# Input topics keyed by location must be co-partitioned (SPEC §4.2): partition p of
+# each holds the same locations. Disruptions span locations and are read whole.
+GLOBAL_INPUT_TOPICS = frozenset({"disruptions"})
+LOCATION_KEYED_TOPICS = tuple(name for name in INPUT_TOPICS if name not in GLOBAL_INPUT_TOPICS)
+
 # The broker's default `message.max.bytes` (1 MiB + record batch overhead).
 BROKER_DEFAULT_MAX_MESSAGE_BYTES = 1_048_588
 
@@ -107,3 +113,44 @@ def create_topics(kafka: KafkaSettings) -> list[str]:
         return wanted
     finally:
         admin.close()
+
+
+def co_partitioning_problem(counts: Mapping[str, int | None]) -> str | None:
+    """What is wrong with the location-keyed input topics' partition counts, or None.
+
+    `counts` maps each unprefixed location-keyed topic to its partition count (None:
+    the topic does not exist). All must exist with one count: then partition p of
+    every topic holds the same locations, whatever the producer's partitioner.
+    """
+    missing = sorted(name for name, count in counts.items() if count is None)
+    if missing:
+        return f"missing input topic(s) {', '.join(missing)}: run `kpimon topics create`"
+    if len(set(counts.values())) > 1:
+        listed = ", ".join(f"{name}={count}" for name, count in sorted(counts.items()))
+        return (
+            "the input topics keyed by location are not co-partitioned (SPEC §4.2: the "
+            f"same partition count for all): {listed}. Give them one count (recreate "
+            "them, or add partitions to the smaller ones; a location then moves to "
+            "another partition, which one worker does not mind)"
+        )
+    return None
+
+
+def partition_counts(kafka: KafkaSettings) -> dict[str, int | None]:
+    """Partition count of each location-keyed input topic (None when it does not exist)."""
+    from kafka.admin import KafkaAdminClient
+
+    from streams.kafka.client import client_config
+
+    names = TopicNames(kafka.topic_prefix)
+    admin = KafkaAdminClient(**client_config(kafka), client_id="kpimon-admin")
+    try:
+        described = admin.describe_topics([names.full(name) for name in LOCATION_KEYED_TOPICS])
+    finally:
+        admin.close()
+    found = {
+        names.short(topic["name"]): len(topic["partitions"])
+        for topic in described
+        if topic.get("error_code", 0) == 0 and topic.get("partitions")
+    }
+    return {name: found.get(name) for name in LOCATION_KEYED_TOPICS}
