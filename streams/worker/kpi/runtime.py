@@ -52,11 +52,11 @@ ALERT_STEPS = 16
 # all (each costs time proportional to the locations touched): with a large state,
 # fewer and wider steps.
 ALERT_STEPS_BUDGET_SECONDS = 1.0
-# Locations recomputed between two looks at the event loop during a snapshot pass
-# (one costs milliseconds per hundred SKUs).
-RECOMPUTE_SLICE_LOCATIONS = 8
-# Locations encoded into the snapshot between two looks at the event loop.
-ENCODE_SLICE_LOCATIONS = 16
+# A snapshot pass recomputes and encodes locations one at a time and looks at the
+# event loop (lets a feed in) once a slice has taken this long: a location costs from
+# well under a millisecond to ~100 ms (a thousand SKUs), so a fixed number of
+# locations per slice could hold a feed up for a second.
+SLICE_SECONDS = 0.02
 
 
 class RuntimeSnapshotError(Exception):
@@ -285,11 +285,15 @@ class KpiRuntime:
                 busy += time.monotonic() - started
                 # A slice at a time, letting batches in between (the figures encoded are
                 # those computed above: a location fed meanwhile waits for the next pass).
-                for first in range(0, len(codes), ENCODE_SLICE_LOCATIONS):
-                    started = time.monotonic()
-                    encoder.add(computed.samples(codes[first : first + ENCODE_SLICE_LOCATIONS]))
-                    busy += time.monotonic() - started
-                    await asyncio.sleep(0)
+                started = time.monotonic()
+                for code in codes:
+                    encoder.add(computed.samples([code]))
+                    now = time.monotonic()
+                    if now - started >= SLICE_SECONDS:
+                        busy += now - started
+                        await asyncio.sleep(0)
+                        started = time.monotonic()
+                busy += time.monotonic() - started
                 started = time.monotonic()
                 payload = encoder.finish()
                 busy += time.monotonic() - started
@@ -323,16 +327,20 @@ class KpiRuntime:
         """
         codes = self.engine.changed_locations()
         busy = 0.0
-        for first in range(0, len(codes), RECOMPUTE_SLICE_LOCATIONS):
-            started = time.monotonic()
+        started = time.monotonic()
+        for code in codes:
             try:
-                self.engine.refresh(codes[first : first + RECOMPUTE_SLICE_LOCATIONS])
+                self.engine.refresh([code])
             except Exception:
                 # The engine contains failures per location; this is a bug outside them.
                 log.exception("KPI recompute failed")
                 raise RuntimeSnapshotError from None
-            busy += time.monotonic() - started
-            await asyncio.sleep(0)
+            now = time.monotonic()
+            if now - started >= SLICE_SECONDS:
+                busy += now - started
+                await asyncio.sleep(0)
+                started = time.monotonic()
+        busy += time.monotonic() - started
         if codes:
             self._location_cost = busy / len(codes)
         await self._report_failures()
