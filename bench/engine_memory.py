@@ -1,6 +1,7 @@
 """Where the KPI engine's memory goes, by structure (in this process; no broker, no Redis).
 
     python -m bench.engine_memory --locations 10 --skus 100 --days 30 --density 10
+    python -m bench.engine_memory --locations 20 --skus 50 --days 25 --growth 50000
 
 Feeds the benchmark's history (`bench.history`: the same mix, in event-time
 order) into a `KpiEngine`, decoded as the KPI process decodes stored payloads,
@@ -11,6 +12,12 @@ and restore them, and the deep size of the state by attribute path, each object
 counted once (for the first path that reaches it, in the order printed). What
 the KPI process holds beyond this is allocator slack, the interpreter and its
 libraries (the empty KPI process is ~60 MB), and the raw events of open buckets.
+
+`--growth N` then adds N inventory adjustments on the same SKU-locations over two
+new days, closes them, and does it again over the next two: bytes per added event
+that stay (tracemalloc), per pass; the first pass also rebuilds cached figures.
+The process's RSS per added event is the benchmark's (`--history --growth`),
+through the real worker.
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from itertools import chain
 from types import BuiltinFunctionType, FunctionType, MethodType, ModuleType
 from typing import Any
 
-from bench.history import DAY, Tally, closing, history
+from bench.history import DAY, GROWTH_DAYS, Tally, adjustments, closing, history
 
 _OPAQUE = (type, ModuleType, FunctionType, BuiltinFunctionType, MethodType)
 
@@ -98,6 +105,32 @@ def deep_size_shallow(container: dict[Any, Any], seen: set[int]) -> int:
     return sys.getsizeof(container) + sum(deep_size(key, seen) for key in container)
 
 
+def growth(
+    engine: Any, decode: Any, locations: range, skus: int, count: int, first: float, number: int
+) -> None:
+    """One growth pass: `count` adjustments over two days from `first`, then closed."""
+    tally = Tally()
+    records = chain(
+        adjustments(locations, skus, count, first + 1800, first + GROWTH_DAYS * DAY, tally,
+                    seed=17 + number, tag=f"g{number}"),
+        closing(locations, first + GROWTH_DAYS * DAY + 900, tally, f"gc{number}"),
+    )  # fmt: skip
+    events = [decode(record.value, topic=record.topic) for record in records]
+    gc.collect()
+    tracemalloc.start()
+    for event in events:
+        engine.add(event)
+    engine.refresh(engine.changed_locations())
+    del events
+    gc.collect()
+    kept = tracemalloc.get_traced_memory()[0]
+    tracemalloc.stop()
+    print(
+        f"growth pass {number + 1}: {count:,} adjustments over {GROWTH_DAYS} days, closed: "
+        f"kept {kept / count:,.0f} B per event (tracemalloc; includes the refreshed figures)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.engine_memory", description=__doc__)
     parser.add_argument("--locations", type=int, default=10)
@@ -105,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=float, default=30.0)
     parser.add_argument("--density", type=float, default=10.0)
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--growth", type=int, default=0, help="adjustments per growth pass")
     args = parser.parse_args(argv)
 
     from streams.core.engine import KpiEngine
@@ -158,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
         f"dump {dumped:.2f}s, restore {restored:.2f}s "
         f"({size / 1e6 / max(restored, 1e-9):,.1f} MB/s)"
     )
+    if args.growth:
+        for number in range(2):
+            first = end + number * GROWTH_DAYS * DAY
+            growth(engine, decode_event, locations, args.skus, args.growth, first, number)
     sizes = breakdown(engine)
     total = sum(sizes.values())
     print(f"deep size {total / 1e6:,.1f} MB by path (bytes per SKU-location, per event):")

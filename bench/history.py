@@ -290,6 +290,17 @@ def history(
     tally.open_lines += sum(len(lines) for *_, lines in due)  # due after the end: open
 
 
+def _spread(
+    locations: Sequence[int], count: int, start: float, end: float, seed: int
+) -> Iterator[tuple[int, float, str, random.Random]]:
+    """`count` evenly spaced times over [start, end), each at a random location of
+    `locations`: (index, time, location code, the generator for further draws)."""
+    rng = random.Random(seed)
+    step = (end - start) / max(count, 1)
+    for i in range(count):
+        yield i, start + i * step, location_code(locations[rng.randrange(len(locations))]), rng
+
+
 def probe_orders(
     locations: Sequence[int],
     skus: int,
@@ -302,13 +313,8 @@ def probe_orders(
     tag: str = "po",
 ) -> Iterator[Record]:
     """`count` orders of `lines` lines on existing SKU-locations, never dispatched."""
-    rng = random.Random(seed)
     iso = IsoClock()
-    step = (end - start) / max(count, 1)
-    for i in range(count):
-        t = start + i * step
-        loc = locations[rng.randrange(len(locations))]
-        code = location_code(loc)
+    for i, t, code, rng in _spread(locations, count, start, end, seed):
         body = {
             "event_id": f"{tag}-{i}",
             "event_type": "order.placed",
@@ -347,12 +353,8 @@ def adjustments(
     tag: str = "g",
 ) -> Iterator[Record]:
     """`count` inventory adjustments on existing SKU-locations over [start, end)."""
-    rng = random.Random(seed)
     iso = IsoClock()
-    step = (end - start) / max(count, 1)
-    for i in range(count):
-        t = start + i * step
-        code = location_code(locations[rng.randrange(len(locations))])
+    for i, t, code, rng in _spread(locations, count, start, end, seed):
         body = {
             "event_id": f"{tag}-{i}",
             "event_type": "inventory.adjusted",

@@ -10,8 +10,9 @@ message an input topic holds can be dead-lettered whole, with its reason headers
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from streams.events.models import ALERTS_TOPIC, DLQ_TOPIC, INPUT_TOPICS
 from streams.settings import KafkaSettings
@@ -80,21 +81,32 @@ def topic_configs(kafka: KafkaSettings) -> dict[str, dict[str, str]]:
     return configs
 
 
+@contextlib.contextmanager
+def admin_client(kafka: KafkaSettings) -> Iterator[Any]:
+    """A kafka-python admin client with the monitor's connection settings, closed after."""
+    from kafka.admin import KafkaAdminClient
+
+    from streams.kafka.client import client_config
+
+    admin = KafkaAdminClient(**client_config(kafka), client_id="kpimon-admin")
+    try:
+        yield admin
+    finally:
+        admin.close()
+
+
 def create_topics(kafka: KafkaSettings) -> list[str]:
     """Create every input and output topic that does not exist yet; returns those created.
 
     Existing topics are left as they are: a dead-letter topic created elsewhere with a
     smaller `max.message.bytes` still works (the worker truncates what it refuses).
     """
-    from kafka.admin import KafkaAdminClient, NewTopic
+    from kafka.admin import NewTopic
     from kafka.errors import TopicAlreadyExistsError
-
-    from streams.kafka.client import client_config
 
     names = TopicNames(kafka.topic_prefix)
     configs = topic_configs(kafka)
-    admin = KafkaAdminClient(**client_config(kafka), client_id="kpimon-admin")
-    try:
+    with admin_client(kafka) as admin:
         existing = set(admin.list_topics())
         wanted = [name for name in names.all if name not in existing]
         new = [
@@ -111,8 +123,6 @@ def create_topics(kafka: KafkaSettings) -> list[str]:
             with contextlib.suppress(TopicAlreadyExistsError):
                 admin.create_topics(new)
         return wanted
-    finally:
-        admin.close()
 
 
 def co_partitioning_problem(counts: Mapping[str, int | None]) -> str | None:
@@ -138,16 +148,9 @@ def co_partitioning_problem(counts: Mapping[str, int | None]) -> str | None:
 
 def partition_counts(kafka: KafkaSettings) -> dict[str, int | None]:
     """Partition count of each location-keyed input topic (None when it does not exist)."""
-    from kafka.admin import KafkaAdminClient
-
-    from streams.kafka.client import client_config
-
     names = TopicNames(kafka.topic_prefix)
-    admin = KafkaAdminClient(**client_config(kafka), client_id="kpimon-admin")
-    try:
+    with admin_client(kafka) as admin:
         described = admin.describe_topics([names.full(name) for name in LOCATION_KEYED_TOPICS])
-    finally:
-        admin.close()
     found = {
         names.short(topic["name"]): len(topic["partitions"])
         for topic in described

@@ -59,6 +59,21 @@ ALERT_STEPS_BUDGET_SECONDS = 1.0
 SLICE_SECONDS = 0.02
 
 
+async def in_slices(codes: Sequence[str], work: Callable[[str], object]) -> float:
+    """`work(code)` for each code, yielding to the event loop every `SLICE_SECONDS` of
+    work; returns the seconds spent working (the yields left out)."""
+    busy = 0.0
+    started = time.monotonic()
+    for code in codes:
+        work(code)
+        now = time.monotonic()
+        if now - started >= SLICE_SECONDS:
+            busy += now - started
+            await asyncio.sleep(0)
+            started = time.monotonic()
+    return busy + time.monotonic() - started
+
+
 class RuntimeSnapshotError(Exception):
     """The engine failed to compute a snapshot (already logged)."""
 
@@ -285,15 +300,7 @@ class KpiRuntime:
                 busy += time.monotonic() - started
                 # A slice at a time, letting batches in between (the figures encoded are
                 # those computed above: a location fed meanwhile waits for the next pass).
-                started = time.monotonic()
-                for code in codes:
-                    encoder.add(computed.samples([code]))
-                    now = time.monotonic()
-                    if now - started >= SLICE_SECONDS:
-                        busy += now - started
-                        await asyncio.sleep(0)
-                        started = time.monotonic()
-                busy += time.monotonic() - started
+                busy += await in_slices(codes, lambda code: encoder.add(computed.samples([code])))
                 started = time.monotonic()
                 payload = encoder.finish()
                 busy += time.monotonic() - started
@@ -326,21 +333,12 @@ class KpiRuntime:
         RuntimeSnapshotError (no snapshot is written).
         """
         codes = self.engine.changed_locations()
-        busy = 0.0
-        started = time.monotonic()
-        for code in codes:
-            try:
-                self.engine.refresh([code])
-            except Exception:
-                # The engine contains failures per location; this is a bug outside them.
-                log.exception("KPI recompute failed")
-                raise RuntimeSnapshotError from None
-            now = time.monotonic()
-            if now - started >= SLICE_SECONDS:
-                busy += now - started
-                await asyncio.sleep(0)
-                started = time.monotonic()
-        busy += time.monotonic() - started
+        try:
+            busy = await in_slices(codes, lambda code: self.engine.refresh([code]))
+        except Exception:
+            # The engine contains failures per location; this is a bug outside them.
+            log.exception("KPI recompute failed")
+            raise RuntimeSnapshotError from None
         if codes:
             self._location_cost = busy / len(codes)
         await self._report_failures()

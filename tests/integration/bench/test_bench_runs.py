@@ -14,30 +14,31 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[3]
 
 
-def test_quick_benchmark_runs(local_stack: Any) -> None:
-    kafka = local_stack.kafka_bootstrap
+def run_quick_bench(local_stack: Any, *options: str, timeout: float) -> list[str]:
+    """`python -m bench --quick` on the test stack; its stdout lines, the ratio line last."""
     result = subprocess.run(
         [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--no-infra",
-            "--kafka",
-            kafka,
-            "--redis",
-            local_stack.redis_url,
+            sys.executable, "-m", "bench", "--quick", "--no-infra",
+            "--kafka", local_stack.kafka_bootstrap, "--redis", local_stack.redis_url,
+            *options,
         ],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=240,
+        timeout=timeout,
         check=False,
-    )
+    )  # fmt: skip
     output = result.stdout + result.stderr
     assert result.returncode == 0, output
     lines = result.stdout.strip().splitlines()
     assert lines[-1].startswith("ratio "), output
+    return lines
+
+
+def test_quick_benchmark_runs(local_stack: Any) -> None:
+    """Every phase of the plain run reports, and the ratio line names both sides."""
+    lines = run_quick_bench(local_stack, timeout=240)
+    output = "\n".join(lines)
     assert "ev/s / aiokafka" in lines[-1]
     for phase in (
         "backlog written",
@@ -54,38 +55,13 @@ def test_quick_benchmark_runs(local_stack: Any) -> None:
 def test_quick_benchmark_with_history_runs(local_stack: Any) -> None:
     """`--history`: the state filled through the worker, measured, then the timed phases
     on top of it and a restart after SIGKILL (sizes cut down: about a minute)."""
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench",
-            "--quick",
-            "--no-infra",
-            "--kafka",
-            local_stack.kafka_bootstrap,
-            "--redis",
-            local_stack.redis_url,
-            "--history",
-            "1d",
-            "--density",
-            "1",
-            "--order-probe",
-            "200",
-            "--growth",
-            "5000",
-            "--latency-seconds",
-            "1",
-        ],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
+    lines = run_quick_bench(
+        local_stack,
+        *("--history", "1d", "--density", "1", "--order-probe", "200"),
+        *("--growth", "5000", "--latency-seconds", "1"),
         timeout=300,
-        check=False,
     )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    lines = result.stdout.strip().splitlines()
-    assert lines[-1].startswith("ratio "), output
+    output = "\n".join(lines)
     for phase in (
         "empty worker: RSS",
         "history: 5,200 events (1 days x 5,200 SKU-locations x 1/day",
