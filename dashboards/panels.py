@@ -16,6 +16,7 @@ from grafana_foundation_sdk.builders import common as common_builder
 from grafana_foundation_sdk.builders import dashboard as dashboard_builder
 from grafana_foundation_sdk.builders import prometheus as prometheus_builder
 from grafana_foundation_sdk.builders import stat as stat_builder
+from grafana_foundation_sdk.builders import statetimeline as statetimeline_builder
 from grafana_foundation_sdk.builders import table as table_builder
 from grafana_foundation_sdk.builders import timeseries as timeseries_builder
 from grafana_foundation_sdk.builders import xychart as xychart_builder
@@ -26,7 +27,7 @@ from grafana_foundation_sdk.models import dashboard as dashboard_model
 from grafana_foundation_sdk.models import prometheus as prometheus_model
 from grafana_foundation_sdk.models import xychart as xychart_model
 
-from dashboards.targets import Target
+from dashboards.targets import Direction, Target
 
 DATASOURCE_UID = "prometheus"
 DATASOURCE = dashboard_model.DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
@@ -43,6 +44,7 @@ PER_HOUR = "suffix: /h"
 PER_MILLION = "suffix: per $1M"
 
 GREEN, AMBER, RED, NEUTRAL = "green", "orange", "red", "blue"
+GREY = "#8e8e8e"  # "no change" / "neutral": neither good nor bad
 
 # Table columns every Prometheus table frame carries and no board needs.
 HIDDEN_COLUMNS = ("Time", "__name__", "instance", "job")
@@ -100,6 +102,25 @@ def thresholds(target: Target | None) -> dashboard_builder.ThresholdsConfig:
         dashboard_builder.ThresholdsConfig()
         .mode(dashboard_model.ThresholdsMode.ABSOLUTE)
         .steps(steps)
+    )
+
+
+def change_thresholds(better: Direction, noise: float) -> dashboard_builder.ThresholdsConfig:
+    """Colours of a relative change on the prior window: green where it moved the `better`
+    way by more than `noise`, red where it moved the other way, grey in between."""
+    if better == "neutral":
+        return thresholds(None)
+    low, high = (RED, GREEN) if better == "higher" else (GREEN, RED)
+    return (
+        dashboard_builder.ThresholdsConfig()
+        .mode(dashboard_model.ThresholdsMode.ABSOLUTE)
+        .steps(
+            [
+                dashboard_model.Threshold(None, low),
+                dashboard_model.Threshold(-noise, GREY),
+                dashboard_model.Threshold(noise, high),
+            ]
+        )
     )
 
 
@@ -293,6 +314,40 @@ def bar_gauge(
     )
     _bounds(panel, min_value, max_value)
     return panel
+
+
+def state_timeline(
+    title: str,
+    description: str,
+    queries: Sequence[Query],
+    *,
+    unit: str,
+    mappings: list[dashboard_model.ValueMapping],
+    decimals: int = 0,
+    width: int = 24,
+    height: int = 8,
+) -> statetimeline_builder.Panel:
+    """One lane per series showing which mapped state it was in over the time range."""
+    return (
+        _values(
+            statetimeline_builder.Panel(), title, description, queries, unit, decimals, None, ""
+        )
+        .color_scheme(_threshold_colours())
+        .mappings(mappings)
+        .show_value(common.VisibilityMode.AUTO)
+        .merge_values(True)
+        .row_height(0.8)
+        .fill_opacity(80)
+        .legend(
+            common_builder.VizLegendOptions()
+            .display_mode(common.LegendDisplayMode.LIST)
+            .placement(common.LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
+        .tooltip(common_builder.VizTooltipOptions().mode(common.TooltipDisplayMode.SINGLE))
+        .span(width)
+        .height(height)
+    )
 
 
 def organize(

@@ -102,6 +102,39 @@ def working_capital_at_risk_share(labels: str = "") -> str:
     )
 
 
+def kpi_matcher(*kpis: str) -> str:
+    """`kpi="a"`, or `kpi=~"a|b"` for several, of `inventory_kpi_prior` / `_change_ratio`."""
+    return f'kpi="{kpis[0]}"' if len(kpis) == 1 else f'kpi=~"{"|".join(kpis)}"'
+
+
+def prior(kpi: str, labels: str = "location") -> str:
+    """A KPI over the prior window (the same number of whole buckets just before the window),
+    per location: prior KPIs are ratios of the location, so they are not summed across it."""
+    return total("inventory_kpi_prior", selector(LOCATION, WINDOW, kpi_matcher(kpi)), labels)
+
+
+def change_ratio(*kpis: str, labels: str = "location, kpi") -> str:
+    """(current - prior) / |prior| of each of `kpis`, per location and KPI."""
+    return total(
+        "inventory_kpi_change_ratio", selector(LOCATION, WINDOW, kpi_matcher(*kpis)), labels
+    )
+
+
+def cohort_fill_rate(labels: str = "policy_source") -> str:
+    """Units shipped ÷ units ordered of the lines placed under each policy source."""
+    return ratio("inventory_cohort_units_shipped", "inventory_cohort_units_ordered", labels=labels)
+
+
+def cohort_turns(labels: str = "policy_source") -> str:
+    """Annualised turns of each policy source's SKU-locations: its COGS scaled to a year by
+    each location's covered days, ÷ its time-weighted average inventory value."""
+    cogs = (
+        f"sum{by(labels)}(inventory_cohort_cogs_dollars{IN_WINDOW} * 365"
+        f" / ignoring (policy_source) group_left () (inventory_window_covered_days{IN_WINDOW} > 0))"
+    )
+    return f"{cogs} / {total('inventory_cohort_average_value_dollars', labels=labels)}"
+
+
 def replan_quantile(quantile: float, matchers: str = AT) -> str:
     """Quantile of time-to-replan over every disruption seen (cumulative histogram)."""
     return (

@@ -59,6 +59,10 @@ OVERRIDE_RATE = Target(0.10, 0.25, "lower")
 TIME_TO_REPLAN_SECONDS = Target(4 * 3600.0, 24 * 3600.0, "lower")
 AWAITING_REPLAN = Target(0.0, 3.0, "lower", amber=1.0)
 
+# Period over period (SPEC §4.3): a KPI moved on its prior window only beyond this relative
+# change; keep in step with `KpiSettings.insight_noise` (default 1 %), which the insights use.
+INSIGHT_NOISE = 0.01
+
 # Pipeline health.
 SNAPSHOT_AGE_SECONDS = Target(30.0, 120.0, "lower")
 CONSUMER_LAG_MESSAGES = Target(1000.0, 10000.0, "lower")

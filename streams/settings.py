@@ -179,6 +179,20 @@ class KpiSettings(BaseModel):
     top_at_risk: int = Field(
         default=20, ge=0, description="at-risk SKU-locations exported per location"
     )
+    insight_noise: float = Field(
+        default=0.01,
+        ge=0,
+        lt=1,
+        description="a KPI moved up or down on its prior window only beyond this relative "
+        "change (SPEC §4.3 insights)",
+    )
+    inventory_tolerance: float = Field(
+        default=0.02,
+        ge=0,
+        lt=1,
+        description="average inventory value may rise this much (relative) while fill rate "
+        "rises for service_without_inventory to hold",
+    )
 
     @field_validator("windows")
     @classmethod

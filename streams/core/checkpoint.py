@@ -7,8 +7,11 @@ than the pickling) pickle (protocol 5) of `(FORMAT, kind, shape, payload)`:
   (the caller rebuilds from its event log instead);
 - `kind` is `"location"` or `"global"`;
 - `shape` is what makes state of one setting unusable under another: the bucket
-  length and the span of buckets kept (`Context.span`). A blob taken with another
-  shape is refused too;
+  length and the span of buckets kept (`kept_span`). A blob of another bucket
+  length, or that kept a longer span, is refused too. One that kept a shorter span
+  (taken before the prior windows of SPEC §4.3 doubled it) is used: its location's
+  `history_from` marks where its buckets become complete, and prior windows reaching
+  before it stay absent until time fills them;
 - the payload is a settled `LocationState` (its SKU-locations, orders, per-bucket
   totals, raw events of its open buckets, counters and late counts) or a
   `GlobalState`.
@@ -26,11 +29,10 @@ import zlib
 from dataclasses import dataclass
 from typing import Any
 
-from streams.core.context import UNCERTAINTY_WINDOW
+from streams.core.context import kept_span
 from streams.core.location import LocationState
 from streams.core.planning import DisruptionBook
 from streams.core.uncertainty import LeadTimeBook
-from streams.core.windows import parse_duration
 from streams.settings import KpiSettings
 
 FORMAT = 1
@@ -55,8 +57,7 @@ class GlobalState:
 
 def shape(settings: KpiSettings) -> tuple[int, float]:
     """`(bucket_seconds, span kept in seconds)` of the state these settings build."""
-    span = max([UNCERTAINTY_WINDOW] + [parse_duration(w) for w in settings.windows])
-    return settings.bucket_seconds, span
+    return settings.bucket_seconds, kept_span(settings)
 
 
 def _dump(settings: KpiSettings, kind: str, payload: Any) -> bytes:
@@ -64,7 +65,8 @@ def _dump(settings: KpiSettings, kind: str, payload: Any) -> bytes:
     return zlib.compress(raw, _LEVEL)
 
 
-def _load(settings: KpiSettings, kind: str, blob: bytes) -> Any:
+def _load(settings: KpiSettings, kind: str, blob: bytes) -> tuple[Any, float]:
+    """`(payload, span the blob kept)`."""
     try:
         found = pickle.loads(zlib.decompress(blob))  # our own blobs, from our own store
         version, found_kind, found_shape, payload = found
@@ -74,12 +76,13 @@ def _load(settings: KpiSettings, kind: str, blob: bytes) -> Any:
         raise CheckpointError(f"{kind} checkpoint of format {version}, expected {FORMAT}")
     if found_kind != kind:
         raise CheckpointError(f"a {found_kind} checkpoint where a {kind} one was expected")
-    if tuple(found_shape) != shape(settings):
+    size, span = shape(settings)
+    if found_shape[0] != size or found_shape[1] > span:
         raise CheckpointError(
             f"{kind} checkpoint taken with (bucket_seconds, span) {tuple(found_shape)}, "
-            f"these settings make {shape(settings)}"
+            f"these settings make {(size, span)}"
         )
-    return payload
+    return payload, float(found_shape[1])
 
 
 def dump_location(settings: KpiSettings, state: LocationState) -> bytes:
@@ -88,9 +91,12 @@ def dump_location(settings: KpiSettings, state: LocationState) -> bytes:
 
 
 def load_location(settings: KpiSettings, blob: bytes) -> LocationState:
-    state = _load(settings, "location", blob)
+    state, kept = _load(settings, "location", blob)
     if not isinstance(state, LocationState):
         raise CheckpointError("a location checkpoint without a location")
+    if kept < kept_span(settings):  # its buckets before this were pruned
+        size = float(settings.bucket_seconds)
+        state.history_from = max(state.history_from, state.open_from - kept + size)
     return state
 
 
@@ -99,7 +105,7 @@ def dump_global(settings: KpiSettings, state: GlobalState) -> bytes:
 
 
 def load_global(settings: KpiSettings, blob: bytes) -> GlobalState:
-    state = _load(settings, "global", blob)
+    state, _kept = _load(settings, "global", blob)
     if not isinstance(state, GlobalState):
         raise CheckpointError("a global checkpoint without the global state")
     return state

@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import math
 
-from streams.core.columns import EXPEDITE, INTEGRAL, SALES, Tally
+from streams.core.cohorts import changes_within
+from streams.core.columns import EXPEDITE, INTEGRAL, SALES, Tally, cohort_column
 from streams.core.context import Context
 from streams.core.coverage import LocationCoverage
 from streams.core.location import LocationState
@@ -29,8 +30,9 @@ from streams.core.windows import bucket_index, bucket_start
 def close_buckets(state: LocationState, ctx: Context, wm: float) -> None:
     """Close every bucket of the location that ends at or before `wm`.
 
-    Buckets older than the new horizon (a watermark that jumped ahead, a location
-    silent for long) are skipped into the base without totals: no window reads them,
+    Buckets older than the new retention start (a watermark that jumped ahead, a
+    location silent for long) are skipped into the base without totals: no window or
+    prior window reads them,
     and the work stays bounded by the horizon, not by the length of the jump.
     """
     size = ctx.size
@@ -38,27 +40,30 @@ def close_buckets(state: LocationState, ctx: Context, wm: float) -> None:
     if cut <= origin:
         return
     state.settle()
-    keep = ctx.horizon_start(cut)
+    keep = ctx.retention_start(cut)
     if keep > origin:
         _skip(state, ctx, origin, keep)
         origin = keep
     k0 = bucket_index(origin, size)
     count = bucket_index(cut, size) - k0
     columns, book = Tally(), state.book
-    still: list[float] = []  # values of SKU-locations without open entries before the cut
+    # Values of SKU-locations without open entries before the cut, by the cohort in force
+    # over the closing buckets (or None: it changes between them).
+    still: dict[str | None, list[tuple[str, float]]] = {}
     stocked_out: list[SkuLocation] = []
     for sl in state.skus.values():
         value = sl.quiet_value()
         if value is None:  # open entries or demand to fold, or value before any cost
-            value, starts = sl.fold(origin, cut, size, columns, book)
+            value, starts = sl.fold(origin, cut, size, state.by_cohort(sl.sku, columns), book)
             if starts:
                 stocked_out.append(sl)
         if value:
-            still.append(value)
-    if still:
-        total = math.fsum(still) * size
-        for j in range(count):
-            columns.add(INTEGRAL, k0 + j, total)
+            applied = state.policies.get(sl.sku)
+            source = (
+                None if changes_within(applied, origin, cut) else state.source_at(sl.sku, origin)
+            )
+            still.setdefault(source, []).append((sl.sku, value))
+    _add_still(state, columns, still, k0, count, size)
     columns.into(state.columns)
     _fold_dispatches(state, size, cut)
     applied = state.planning.fold(cut, size)
@@ -67,6 +72,33 @@ def close_buckets(state: LocationState, ctx: Context, wm: float) -> None:
     state.open_from = cut
     for sl in stocked_out:  # episodes of closed buckets are final: settled
         state.recount(sl)
+
+
+def _add_still(
+    state: LocationState,
+    columns: Tally,
+    still: dict[str | None, list[tuple[str, float]]],
+    k0: int,
+    count: int,
+    size: float,
+) -> None:
+    """Add the standing values to the integral of each closing bucket, in total and by cohort."""
+    if not still:
+        return
+    total = math.fsum(v for values in still.values() for _sku, v in values) * size
+    for j in range(count):
+        columns.add(INTEGRAL, k0 + j, total)
+    for source, values in still.items():
+        if source is not None:
+            amount = math.fsum(v for _sku, v in values) * size
+            for j in range(count):
+                columns.add(cohort_column(INTEGRAL, source), k0 + j, amount)
+            continue
+        for sku, value in values:
+            for j in range(count):
+                k = k0 + j
+                column = cohort_column(INTEGRAL, state.source_at(sku, k * size))
+                columns.add(column, k, value * size)
 
 
 def _skip(state: LocationState, ctx: Context, origin: float, keep: float) -> None:

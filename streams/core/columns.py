@@ -5,16 +5,29 @@ time integral of inventory value, COGS, sales and expedite cost (exact sums in
 dollars, so that late corrections do not depend on the order they came in),
 and the stockout episodes started. A window's figure is the sum of its closed
 buckets plus what the open buckets still hold raw.
+
+The value integral and COGS are also kept per policy source (SPEC §4.3), in the
+columns `cohort_column(INTEGRAL, source)`: each SKU-location's share of a bucket
+goes to the source of the policy in force at the bucket's start
+(`CohortColumns`).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Protocol
 
 from streams.core.ratios import ExactSum
 
 INTEGRAL, COGS, SALES, EXPEDITE = "integral", "cogs", "sales", "expedite"
 MONEY = (INTEGRAL, COGS, SALES, EXPEDITE)
+BY_COHORT = (INTEGRAL, COGS)
+
+
+def cohort_column(column: str, source: str) -> str:
+    """Name of the column holding the `source` cohort's share of `column`."""
+    return f"{column}@{source}"
 
 
 class BucketColumns:
@@ -29,7 +42,9 @@ class BucketColumns:
     def add(self, column: str, k: int, amount: float) -> None:
         """Add an amount to a closed bucket's total (exactly)."""
         if amount:
-            cells = self.money[column]
+            cells = self.money.get(column)
+            if cells is None:
+                cells = self.money[column] = {}
             found = cells.get(k)
             if found is None:
                 found = cells[k] = ExactSum()
@@ -40,8 +55,8 @@ class BucketColumns:
             self.starts[k] = self.starts.get(k, 0) + count
 
     def total(self, column: str, lo: int, hi: int) -> float:
-        """Sum of a money column over the buckets `lo <= k < hi`."""
-        cells = self.money[column]
+        """Sum of a money column over the buckets `lo <= k < hi` (0 for a column never added to)."""
+        cells = self.money.get(column, {})
         if hi - lo < len(cells):
             parts = [cells[k].total() for k in range(lo, hi) if k in cells]
         else:
@@ -111,3 +126,31 @@ class Tally:
             columns.add(column, k, math.fsum(amounts))
         for k, count in sorted(self.starts.items()):
             columns.add_starts(k, count)
+
+
+class ColumnSink(Protocol):
+    """Where closed-bucket amounts go: `BucketColumns`, a `Tally`, or a `CohortColumns`."""
+
+    def add(self, column: str, k: int, amount: float) -> None: ...
+
+    def add_starts(self, k: int, count: int) -> None: ...
+
+
+class CohortColumns:
+    """One SKU-location's view of a location's columns (`BucketColumns` or `Tally`): what it
+    adds to the value integral or COGS of a bucket also goes to the column of the policy
+    source in force at that bucket's start (`source(k)`)."""
+
+    __slots__ = ("columns", "source")
+
+    def __init__(self, columns: ColumnSink, source: Callable[[int], str]) -> None:
+        self.columns = columns
+        self.source = source
+
+    def add(self, column: str, k: int, amount: float) -> None:
+        self.columns.add(column, k, amount)
+        if amount and column in BY_COHORT:
+            self.columns.add(cohort_column(column, self.source(k)), k, amount)
+
+    def add_starts(self, k: int, count: int) -> None:
+        self.columns.add_starts(k, count)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 
-from streams.core.figures import LocationFigures, WindowFigures
+from streams.core.figures import PRIOR_KPIS, LocationFigures, WindowFigures, window_kpis
+from streams.core.insights import change_ratio
 from streams.core.samples import REPLAN_BUCKETS, REPLAN_HISTOGRAM, Sample, bucket_label, sample
 from streams.core.service import Population, ServiceTotals
 
@@ -95,6 +96,51 @@ def _service_samples(location: str, window: str, population: Population) -> list
     return out
 
 
+def _prior_samples(location: str, w: WindowFigures) -> list[Sample]:
+    """The prior window's KPIs, change ratios, insights and cohorts of a window (SPEC §4.3)."""
+    out: list[Sample] = []
+    if w.prior is not None:
+        current, prior = window_kpis(w), window_kpis(w.prior)
+        for kpi in PRIOR_KPIS:
+            before = prior.get(kpi)
+            if before is None:
+                continue
+            out.append(
+                sample("inventory_kpi_prior", before, kpi=kpi, location=location, window=w.window)
+            )
+            change = change_ratio(current.get(kpi), before)
+            if change is not None:
+                out.append(
+                    sample(
+                        "inventory_kpi_change_ratio",
+                        change,
+                        kpi=kpi,
+                        location=location,
+                        window=w.window,
+                    )
+                )
+    for insight, signal in w.insights:
+        out.append(
+            sample(
+                "inventory_insight",
+                float(signal),
+                insight=insight,
+                location=location,
+                window=w.window,
+            )
+        )
+    for cohort in w.cohorts:
+        labels = {"location": location, "policy_source": cohort.policy_source, "window": w.window}
+        out.append(sample("inventory_cohort_units_ordered", cohort.units_ordered, **labels))
+        out.append(sample("inventory_cohort_units_shipped", cohort.units_shipped, **labels))
+        out.append(sample("inventory_cohort_cogs_dollars", cohort.cogs, **labels))
+        if cohort.average_value is not None:
+            out.append(
+                sample("inventory_cohort_average_value_dollars", cohort.average_value, **labels)
+            )
+    return out
+
+
 def _histogram(location: str, observations: tuple[float, ...]) -> list[Sample]:
     out = [
         sample(
@@ -121,6 +167,7 @@ def location_samples(figures: LocationFigures, top_at_risk: int) -> list[Sample]
             if value is not None:
                 out.append(Sample(name, window_labels, float(value)))
         out.extend(_service_samples(loc, w.window, w.service))
+        out.extend(_prior_samples(loc, w))
     out.append(sample("inventory_value_dollars", figures.value, location=loc))
     out.append(sample("inventory_sku_locations", float(figures.sku_locations), location=loc))
     out.append(

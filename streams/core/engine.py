@@ -311,7 +311,9 @@ class KpiEngine:
     def _applied(self, e: m.PolicyApplied, t: float) -> None:
         state = self._touch(e.location, t, "policy.applied")
         if state is not None:
-            state.pending.append((APPLIED, t, e.event_id, e.sku, t < state.open_from))
+            state.pending.append(
+                (APPLIED, t, e.event_id, e.sku, t < state.open_from, e.recommendation_id or "")
+            )
 
     # -- reading -------------------------------------------------------------------------
 

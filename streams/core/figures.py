@@ -17,6 +17,23 @@ from streams.core.views import SkuLocationView
 MILLION = 1_000_000.0
 
 
+COHORTS = ("model", "planner", "none")
+"""`policy_source` values (SPEC §4.3): who set the policy in force."""
+
+
+@dataclass(frozen=True, slots=True)
+class CohortFigures:
+    """Service and working-capital numerators and denominators of one policy source over a
+    window: order lines placed while that source's policy was in force, and the value and
+    COGS of its SKU-locations' buckets (money in $)."""
+
+    policy_source: str
+    units_ordered: float
+    units_shipped: float
+    cogs: float
+    average_value: float | None  # None when the window covers no time
+
+
 @dataclass(frozen=True, slots=True)
 class WindowFigures:
     """KPIs of one location over one trailing window (money in $, times in s)."""
@@ -38,6 +55,10 @@ class WindowFigures:
     overrides: int  # recommendations of the window that were overridden
     recommendations: int
     replans: tuple[float, ...]  # time-to-replan of disruptions reported in the window
+    # The same KPIs over the prior window (SPEC §4.3); None while there is none.
+    prior: WindowFigures | None = None
+    insights: tuple[tuple[str, int], ...] = ()  # (insight, 1 / 0 / -1), absent ones left out
+    cohorts: tuple[CohortFigures, ...] = ()  # by policy source, in COHORTS order
 
     @property
     def turns(self) -> float | None:
@@ -94,6 +115,46 @@ class WindowFigures:
     def working_capital_at_risk_share(self) -> float | None:
         """WCaR ÷ current inventory value (for alert rules on a share of value)."""
         return ratio(self.working_capital_at_risk, self.current_value)
+
+
+PRIOR_KPIS = (
+    "turns",
+    "days_inventory_outstanding",
+    "average_inventory_value",
+    "fill_rate",
+    "line_fill_rate",
+    "otif",
+    "stockout_events",
+    "forecast_wape",
+    "forecast_mape",
+    "expedite_cost_sales",
+    "service_per_million",
+    "policy_changes_per_sku_location",
+    "planner_override",
+    "time_to_replan_median_seconds",
+)
+"""The windowed KPIs compared with their prior window (`kpi` label values, SPEC §4.3)."""
+
+
+def window_kpis(w: WindowFigures) -> dict[str, float]:
+    """The `PRIOR_KPIS` of a window by name; absent or non-finite ones are left out."""
+    values: dict[str, float | None] = {
+        "turns": w.turns,
+        "days_inventory_outstanding": w.days_inventory_outstanding,
+        "average_inventory_value": w.average_value,
+        "fill_rate": w.fill_rate,
+        "line_fill_rate": w.line_fill_rate,
+        "otif": w.otif,
+        "stockout_events": float(w.stockouts),
+        "forecast_wape": w.forecast.wape,
+        "forecast_mape": w.forecast.mape,
+        "expedite_cost_sales": w.expedite_cost_sales,
+        "service_per_million": w.service_per_million,
+        "policy_changes_per_sku_location": w.policy_changes_per_sku_location,
+        "planner_override": w.override_rate,
+        "time_to_replan_median_seconds": w.replan_median,
+    }
+    return {k: v for k, v in values.items() if v is not None and math.isfinite(v)}
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,15 +11,25 @@ for any arrival order of the events of open buckets.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
-from dataclasses import dataclass, field
+from bisect import bisect_left, bisect_right
+from dataclasses import dataclass, field, replace
 
-from streams.core.columns import COGS, EXPEDITE, INTEGRAL, SALES
+from streams.core.cohorts import NONE, sources_by_sku
+from streams.core.columns import COGS, EXPEDITE, INTEGRAL, SALES, cohort_column
 from streams.core.context import UNCERTAINTY_WINDOW, Context
 from streams.core.coverage import LocationCoverage
 from streams.core.demand import daily_demand
-from streams.core.figures import MILLION, LocationFigures, PeriodPoint, WindowFigures
+from streams.core.figures import (
+    COHORTS,
+    MILLION,
+    CohortFigures,
+    LocationFigures,
+    PeriodPoint,
+    WindowFigures,
+    window_kpis,
+)
 from streams.core.history import DEMAND
+from streams.core.insights import insights
 from streams.core.location import LocationState
 from streams.core.ratios import coefficient_of_variation
 from streams.core.replan import replan_status
@@ -42,7 +52,8 @@ __all__ = ["UNCERTAINTY_WINDOW", "Context", "location_figures"]
 
 @dataclass(frozen=True, slots=True)
 class _Span:
-    """One window of the location: `[start, wm]`, covered from `covered_from`."""
+    """One window of the location: `[start, wm]`, covered from `covered_from`, and its prior
+    window `[prior_start, start)` (the same number of whole buckets, all closed)."""
 
     start: float
     covered_from: float
@@ -50,13 +61,37 @@ class _Span:
     k_lo: int  # its first bucket
     first_day: int  # first UTC day of its daily demand
     days: int
+    prior_start: float
+    prior_seconds: float  # covered seconds of the prior window; 0 when it has none
+    pk_lo: int  # the prior window's first bucket
 
 
-def _span(wm: float, window_s: float, first: float, size: float) -> _Span:
+def _span(wm: float, window_s: float, first: float, size: float, complete_from: float) -> _Span:
+    """The window of `window_s` ending at `wm` of a location whose data begins at `first`.
+
+    Its prior window exists once the location's data began in the prior window's first
+    bucket or before (a prior covering a few days would compare a count over days with
+    one over weeks), and its kept buckets are complete over the whole prior window
+    (`complete_from`: the `history_from` of a location restored from a checkpoint that
+    kept less). Its covered span follows the covered-span rule.
+    """
     start = window_start(wm, window_s, size)
     covered_from, seconds = covered_span(wm, window_s, first, size)
     first_day, days = covered_days(covered_from, wm)
-    return _Span(start, covered_from, seconds, bucket_index(start, size), first_day, days)
+    prior_start = start - window_s
+    whole = first < prior_start + size and prior_start >= complete_from
+    prior_seconds = start - max(prior_start, first) if whole else 0.0
+    return _Span(
+        start,
+        covered_from,
+        seconds,
+        bucket_index(start, size),
+        first_day,
+        days,
+        prior_start,
+        max(0.0, prior_seconds),
+        bucket_index(prior_start, size),
+    )
 
 
 def _lead_time(state: LocationState, sl: SkuLocation, ctx: Context) -> LeadTime | None:
@@ -90,6 +125,10 @@ class _Scene:
     open_starts: int = 0
     open_sales: float = 0.0
     open_expedite: float = 0.0
+    # The same by policy source (value integral and COGS), and per row its lines' sources.
+    open_by_source: dict[str, tuple[list[float], list[float]]] = field(default_factory=dict)
+    line_sources: LineColumns | None = None  # of the rows from `current` on
+    current: int = 0  # index in `rows` of the first order due in the longest window
     daily: dict[tuple[int, int, int], list[list[float]]] = field(default_factory=dict)
 
     def daily_of(self, span: _Span) -> list[list[float]]:
@@ -299,6 +338,120 @@ def _window(scene: _Scene, label: str, span: _Span) -> WindowFigures:
     )
 
 
+LineColumns = dict[str, tuple[list[int], list[float], list[float]]]
+"""Per policy source, its order lines: `(row index, units ordered, units shipped capped)`."""
+
+
+def _line_sources(state: LocationState, rows: list[Row]) -> LineColumns:
+    """The rows' lines by the policy source in force at their order's placement."""
+    timelines = sources_by_sku(state.policies, state.planning.overridden)
+    dispatches = state.book.dispatches
+    out: LineColumns = {source: ([], [], []) for source in COHORTS}
+    for i, (_promised, order, served) in enumerate(rows):
+        sent: dict[str, float] | None = None
+        if served.shipped != served.ordered:  # some line is short: read its dispatches
+            sent = {}
+            for dispatch in dispatches.get(order.key, ()):
+                for line_id, _sku, quantity in dispatch.lines:
+                    sent[line_id] = sent.get(line_id, 0.0) + quantity
+        placed = order.placed_at
+        for line_id, sku, quantity, _price in order.lines:
+            timeline = timelines.get(sku)
+            if timeline is None:
+                source = NONE
+            else:
+                times, sources = timeline
+                source = sources[bisect_right(times, placed)]
+            index, ordered, shipped = out[source]
+            index.append(i)
+            ordered.append(quantity)
+            shipped.append(quantity if sent is None else min(sent.get(line_id, 0.0), quantity))
+    return out
+
+
+def _cohorts(scene: _Scene, span: _Span) -> tuple[CohortFigures, ...]:
+    """The window's service and working-capital numerators and denominators by policy source."""
+    state = scene.state
+    columns, k_lo, k_open = state.columns, span.k_lo, scene.k_open
+    first = bisect_left(scene.promised, span.start) - scene.current  # in `line_sources`
+    if scene.line_sources is None:
+        scene.line_sources = _line_sources(state, scene.rows[scene.current :])
+    out = []
+    for source in COHORTS:
+        index, ordered, shipped = scene.line_sources[source]
+        j = bisect_left(index, first)
+        open_integral, open_cogs = scene.open_by_source[source]
+        integral = math.fsum(
+            [columns.total(cohort_column(INTEGRAL, source), k_lo, k_open), *open_integral]
+        )
+        cogs = math.fsum([columns.total(cohort_column(COGS, source), k_lo, k_open), *open_cogs])
+        out.append(
+            CohortFigures(
+                policy_source=source,
+                units_ordered=math.fsum(ordered[j:]),
+                units_shipped=math.fsum(shipped[j:]),
+                cogs=cogs,
+                average_value=integral / span.seconds if span.seconds else None,
+            )
+        )
+    return tuple(out)
+
+
+def _prior(scene: _Scene, label: str, span: _Span) -> WindowFigures | None:
+    """The KPIs of the window's prior window, read from closed buckets (SPEC §4.3).
+
+    None when the prior window covers no time. Orders due in it are the kept ones
+    plus the totals of those already forgotten (`DueTotals`). Point-in-time figures
+    (current value, working capital at risk) have no prior: they are nan here and
+    never read.
+    """
+    if span.prior_seconds <= 0:
+        return None
+    state = scene.state
+    columns, lo, hi = state.columns, span.pk_lo, span.k_lo
+    applied, overrides, recommendations = state.planning.closed_counts(lo, hi)
+    promised = scene.promised
+    rows = scene.rows[bisect_left(promised, span.prior_start) : bisect_left(promised, span.start)]
+    service = population(rows)
+    service.total.merge(state.due.totals(lo, hi))
+    return WindowFigures(
+        window=label,
+        covered_days=span.prior_seconds / DAY,
+        cogs=columns.total(COGS, lo, hi),
+        average_value=columns.total(INTEGRAL, lo, hi) / span.prior_seconds,
+        current_value=math.nan,
+        service=service,
+        stockouts=columns.starts_between(lo, hi),
+        forecast=state.forecasts.error(span.prior_start, span.start, scene.actual),
+        expedite_cost=columns.total(EXPEDITE, lo, hi),
+        sales=columns.total(SALES, lo, hi),
+        cost_to_service_slope=None,
+        working_capital_at_risk=math.nan,
+        policy_changes=applied,
+        sku_locations=scene.known,
+        overrides=overrides,
+        recommendations=recommendations,
+        replans=tuple(x for t, x in scene.replans if span.prior_start <= t < span.start),
+    )
+
+
+def _with_prior(scene: _Scene, label: str, span: _Span) -> WindowFigures:
+    """The window's figures, with its prior window's and the insight signals."""
+    current = replace(_window(scene, label, span), cohorts=_cohorts(scene, span))
+    prior = _prior(scene, label, span)
+    if prior is None:
+        return current
+    s = scene.ctx.settings
+    signals = insights(
+        window_kpis(current), window_kpis(prior), s.insight_noise, s.inventory_tolerance
+    )
+    return replace(
+        current,
+        prior=prior,
+        insights=tuple((name, value) for name, value in signals.items() if value is not None),
+    )
+
+
 def _open_part(scene: _Scene) -> None:
     """Sum the open buckets up to the watermark over the location's SKU-locations."""
     state, wm = scene.state, scene.wm
@@ -307,14 +460,21 @@ def _open_part(scene: _Scene) -> None:
     cogs: list[float] = []
     starts = 0
     held: list[float] = []
+    by_source = scene.open_by_source = {source: ([], []) for source in COHORTS}
     for sl in scene.skus:
         ledger = sl.ledger
+        into = by_source[state.source_at(sl.sku, open_from)]
         if ledger is None:
             if sl.base.on_hand > 0 and sl.base.cost is not None:
                 held.append(sl.base.on_hand * sl.base.cost)
+                if wm > open_from:
+                    into[0].append(sl.base.on_hand * sl.base.cost * (wm - open_from))
             continue
-        integrals.append(ledger.integral(open_from, wm))
-        cogs.append(ledger.cogs_between(open_from, wm))
+        integral, sold = ledger.integral(open_from, wm), ledger.cogs_between(open_from, wm)
+        integrals.append(integral)
+        cogs.append(sold)
+        into[0].append(integral)
+        into[1].append(sold)
         starts += ledger.starts_between(open_from, wm)
     if held and wm > open_from:
         integrals.append(math.fsum(held) * (wm - open_from))
@@ -336,10 +496,11 @@ def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
     skus = [state.skus[k] for k in sorted(state.skus)]
     for sl in skus:
         sl.build(state.book, open_from)
-    spans = [_span(wm, seconds, first, size) for _label, seconds in ctx.windows]
-    model = _span(wm, UNCERTAINTY_WINDOW, first, size)
+    complete_from = state.history_from
+    spans = [_span(wm, seconds, first, size, complete_from) for _label, seconds in ctx.windows]
+    model = _span(wm, UNCERTAINTY_WINDOW, first, size, complete_from)
     model_covered = model.seconds / DAY  # fractional days
-    lo = min([model.start] + [span.start for span in spans])
+    lo = min([model.start] + [span.prior_start for span in spans])
     rows = state.orders.rows(state.book, lo, wm)  # every window and period is a part of these
     coverage = LocationCoverage(state.code, state.skus)
     status = replan_status(state, ctx.disruptions, coverage, size)
@@ -358,6 +519,7 @@ def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
         promised=[row[0] for row in rows],
         points=[],
     )
+    scene.current = bisect_left(scene.promised, min(span.start for span in spans))
     due = rows[bisect_left(scene.promised, model.start) :]
     scene.points = _periods(state, due, wm, model.start, ctx)
     _open_part(scene)
@@ -375,7 +537,7 @@ def location_figures(state: LocationState, ctx: Context) -> LocationFigures:
         if model_covered > 0
         else None,
         windows=tuple(
-            _window(scene, label, span)
+            _with_prior(scene, label, span)
             for (label, _seconds), span in zip(ctx.windows, spans, strict=True)
         ),
         views=views,

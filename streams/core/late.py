@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import math
 
-from streams.core.columns import COGS, INTEGRAL, BucketColumns
+from streams.core.columns import COGS, INTEGRAL, ColumnSink
 from streams.core.history import AMBIGUOUS, SHIPPED, SkuHistory
 from streams.core.position import Entry, walk_value
 from streams.core.sku_location import SkuLocation
@@ -54,7 +54,7 @@ def _move(base: Walk, on_hand: float, t: float) -> None:
 
 
 def _spread(
-    columns: BucketColumns, t: float, stop: float, size: float, rate: float
+    columns: ColumnSink, t: float, stop: float, size: float, rate: float
 ) -> list[tuple[int, float]]:
     """Add `rate x seconds` of `[t, stop)` to each closed bucket's integral; the spans."""
     spans: list[tuple[int, float]] = []
@@ -75,7 +75,7 @@ def apply_late_snapshot(
     sku_class: str | None,
     open_from: float,
     size: float,
-    columns: BucketColumns,
+    columns: ColumnSink,
 ) -> bool:
     """Apply a snapshot of a closed bucket; False when a newer inventory event supersedes it."""
     t, kind, event_id, on_hand, in_transit, cost = entry
@@ -117,7 +117,7 @@ def apply_late_snapshot(
 
 
 def apply_late_adjustment(
-    sl: SkuLocation, entry: Entry, open_from: float, size: float, columns: BucketColumns
+    sl: SkuLocation, entry: Entry, open_from: float, size: float, columns: ColumnSink
 ) -> bool:
     """Apply an adjustment of a closed bucket; False when it changes nothing (see the module)."""
     t, delta = entry[0], entry[3]

@@ -21,9 +21,18 @@ from __future__ import annotations
 
 import heapq
 import math
+from bisect import insort
 from typing import Any
 
-from streams.core.columns import COGS, EXPEDITE, SALES, BucketColumns
+from streams.core.cohorts import NONE, policy_source
+from streams.core.columns import (
+    COGS,
+    EXPEDITE,
+    SALES,
+    BucketColumns,
+    CohortColumns,
+    ColumnSink,
+)
 from streams.core.context import Context
 from streams.core.counters import LocationCounters
 from streams.core.forecast import ForecastBook
@@ -32,7 +41,7 @@ from streams.core.late import apply_late_adjustment, apply_late_snapshot
 from streams.core.orders import DispatchRecord, OrderRecord, ServiceBook, priced
 from streams.core.planning import PlanningLog
 from streams.core.position import ORDER_LINE, SNAPSHOT, Entry
-from streams.core.service import OrderIndex
+from streams.core.service import DueTotals, OrderIndex
 from streams.core.sku_location import SkuLocation, latest
 from streams.core.uncertainty import LeadTimeBook
 from streams.core.windows import bucket_index
@@ -50,10 +59,15 @@ INVENTORY, PLACED, DISPATCHED, CANCELLED, APPLIED, RECEIVED = 0, 1, 2, 3, 4, 5
   its order processed before it (None when there was none);
 - `(CANCELLED, placement, already)`: a cancellation, the kept placement then (None
   if unknown) and whether the order was cancelled already;
-- `(APPLIED, t, event_id, sku, late)`: a policy applied;
+- `(APPLIED, t, event_id, sku, late, recommendation_id)`: a policy applied ("" when it
+  names no recommendation);
 - `(RECEIVED, sku, t, event_id, supplier_id)`: a receipt (its supplier becomes the
   SKU-location's when it is the latest named).
 """
+
+
+def _no_policy(_k: int) -> str:
+    return NONE
 
 
 class LocationState:
@@ -69,6 +83,12 @@ class LocationState:
         self.skus: dict[str, SkuLocation] = {}
         self.book = ServiceBook()  # its orders, cancellations, dispatches, deliveries
         self.orders = OrderIndex(code)
+        self.due = DueTotals()  # outcomes of orders forgotten, for the prior windows
+        # Earliest instant from which its kept buckets are complete: -inf, unless it was
+        # restored from a checkpoint that kept a shorter span (an upgrade, SPEC §4.3).
+        self.history_from = -math.inf
+        # Policies applied per SKU: sorted (time, event id, recommendation id or "").
+        self.policies: dict[str, list[tuple[float, str, str]]] = {}
         self.columns = BucketColumns()  # per closed bucket: value, COGS, sales, expedite...
         self.open_dispatches: list[DispatchRecord] = []  # dispatches of the open buckets
         # Sales recorded in a closed bucket per dispatch event id ($): what a repricing
@@ -98,6 +118,10 @@ class LocationState:
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # Checkpoints taken before the prior windows and cohorts (SPEC §4.3) lack these.
+        state.setdefault("due", DueTotals())
+        state.setdefault("history_from", -math.inf)
+        state.setdefault("policies", {})
         self.__dict__.update(state)
         self.pending, self._recount, self.ctx = [], set(), None
 
@@ -146,6 +170,7 @@ class LocationState:
                 self._settle_cancel(record[1], record[2])
             elif tag == APPLIED:
                 self._settle_applied(record[1], record[2], record[3], record[4])
+                insort(self.policies.setdefault(record[3], []), (record[1], record[2], record[5]))
             else:
                 sl = self.sku(record[1])
                 sl.receipt_supplier = latest(sl.receipt_supplier, (record[2], record[3], record[4]))
@@ -153,6 +178,22 @@ class LocationState:
         recount, self._recount = self._recount, set()
         for sku in sorted(recount):
             self._count_episodes(self.skus[sku])
+
+    # -- cohorts (streams.core.cohorts) ----------------------------------------------------
+
+    def source_at(self, sku: str, t: float) -> str:
+        """The `policy_source` of the SKU-location's policy in force at `t`."""
+        return policy_source(self.policies.get(sku), t, self.planning.overridden)
+
+    def by_cohort(self, sku: str, columns: ColumnSink | None = None) -> CohortColumns:
+        """The location's columns (or `columns`) as the SKU-location adds to them: its value
+        integral and COGS of a bucket also go to the cohort in force at the bucket's start."""
+        into = self.columns if columns is None else columns
+        applied = self.policies.get(sku)
+        if not applied:
+            return CohortColumns(into, _no_policy)
+        size, overridden = self._ctx.size, self.planning.overridden
+        return CohortColumns(into, lambda k: policy_source(applied, k * size, overridden))
 
     def _closed(self, sl: SkuLocation) -> SkuHistory:
         if sl.history is None:
@@ -181,12 +222,13 @@ class LocationState:
             ctx = self._ctx
             if entry[1] == SNAPSHOT:
                 apply_late_snapshot(
-                    sl, entry, supplier, sku_class, self.open_from, ctx.size, self.columns
+                    sl, entry, supplier, sku_class, self.open_from, ctx.size, self.by_cohort(sku)
                 )
             else:
-                apply_late_adjustment(sl, entry, self.open_from, ctx.size, self.columns)
+                apply_late_adjustment(sl, entry, self.open_from, ctx.size, self.by_cohort(sku))
         elif sl.record_inventory(entry, supplier, sku_class):
-            sl.reprice_first(entry[5], self.columns)  # a new first snapshot: its cost prices
+            # A new first snapshot: its cost prices what was priced at the old one.
+            sl.reprice_first(entry[5], self.by_cohort(sku))
         if behind:
             self._count_episodes(sl)
         if t <= self.inventory_seen:
@@ -312,7 +354,7 @@ class LocationState:
             counters.dispatch_line(sl.known_cost, quantity)
             if late:
                 sl.seen(t)
-                self.columns.add(COGS, k, quantity * self._closed_cost(sl, t))
+                self.by_cohort(sku).add(COGS, k, quantity * self._closed_cost(sl, t))
                 self._closed(sl).add(SHIPPED, k, quantity)
             else:
                 sl.record_line((t, event_id, quantity))

@@ -192,6 +192,15 @@ class PlanningLog:
             closed(self.recommendations) + len(recommended),
         )
 
+    def closed_counts(self, lo: int, hi: int) -> tuple[int, int, int]:
+        """`(policies applied, recommendations overridden, recommendations)` of the closed
+        buckets `lo <= k < hi` (a prior window, SPEC §4.3)."""
+
+        def total(cells: dict[int, int]) -> int:
+            return sum(n for k, n in cells.items() if lo <= k < hi)
+
+        return total(self.applied), total(self.matched), total(self.recommendations)
+
     def first_closed(
         self,
         since: float,

@@ -170,6 +170,36 @@ METRICS: dict[str, MetricInfo] = {
     "inventory_otif_by_customer_tier_ratio": _g(
         "OTIF by customer tier (ratio 0-1)", (*LW, "customer_tier")
     ),
+    # Period over period, insights and cohorts (SPEC §4.3).
+    "inventory_kpi_prior": _g(
+        "A windowed KPI over the prior window: the same number of whole buckets just before "
+        "the window (unit of the KPI named by `kpi`)",
+        (*LW, "kpi"),
+    ),
+    "inventory_kpi_change_ratio": _g(
+        "(current - prior) / |prior| of the KPI named by `kpi` (ratio)", (*LW, "kpi")
+    ),
+    "inventory_insight": _g(
+        "Executive insight on the window vs its prior (signal: 1 holds, 0 neutral, -1 violated)",
+        (*LW, "insight"),
+    ),
+    "inventory_cohort_units_ordered": _g(
+        "Units ordered, orders due in the window, lines placed under the policy source (units)",
+        (*LW, "policy_source"),
+    ),
+    "inventory_cohort_units_shipped": _g(
+        "Units shipped capped per line, lines placed under the policy source (units)",
+        (*LW, "policy_source"),
+    ),
+    "inventory_cohort_cogs_dollars": _g(
+        "COGS in the window of SKU-locations under the policy source (dollars)",
+        (*LW, "policy_source"),
+    ),
+    "inventory_cohort_average_value_dollars": _g(
+        "Time-weighted average inventory value over the covered window of SKU-locations "
+        "under the policy source (dollars)",
+        (*LW, "policy_source"),
+    ),
     # Point in time, per location.
     "inventory_value_dollars": _g(
         "Current inventory value, sum of on_hand x unit_cost (dollars)", LOC

@@ -13,8 +13,10 @@ from __future__ import annotations
 import math
 from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field
+from typing import Any
 
 from streams.core.orders import Group, OrderOutcome, OrderRecord, ServiceBook
+from streams.core.ratios import ExactSum
 
 
 @dataclass(slots=True)
@@ -43,6 +45,58 @@ class Population:
 
     groups: dict[Group, ServiceTotals] = field(default_factory=dict)
     total: ServiceTotals = field(default_factory=ServiceTotals)
+
+
+class DueTotals:
+    """Service totals of orders that left the kept book, by the bucket of their `promised_at`.
+
+    An order is forgotten once it is older than the longest window (`streams.core.pruning`);
+    its outcome then is final and lands here, so that a prior window (SPEC §4.3) still
+    reads the orders due in it. Units are exact sums: the same totals whatever the
+    order and grouping in which orders were forgotten.
+    """
+
+    __slots__ = ("cells",)
+
+    def __init__(self) -> None:
+        # bucket -> [ordered (exact), shipped (exact), lines, lines filled, orders, otif]
+        self.cells: dict[int, list[Any]] = {}
+
+    def add(self, k: int, served: OrderOutcome) -> None:
+        cell = self.cells.get(k)
+        if cell is None:
+            cell = self.cells[k] = [ExactSum(), ExactSum(), 0, 0, 0, 0]
+        cell[0].add(served.ordered)
+        cell[1].add(served.shipped)
+        cell[2] += served.lines
+        cell[3] += served.lines_filled
+        cell[4] += 1
+        cell[5] += served.on_time_in_full
+
+    def totals(self, lo: int, hi: int) -> ServiceTotals:
+        """Totals of the buckets `lo <= k < hi`."""
+        cells = [self.cells[k] for k in sorted(self.cells) if lo <= k < hi]
+        return ServiceTotals(
+            math.fsum(c[0].total() for c in cells),
+            math.fsum(c[1].total() for c in cells),
+            sum(c[2] for c in cells),
+            sum(c[3] for c in cells),
+            sum(c[4] for c in cells),
+            sum(c[5] for c in cells),
+        )
+
+    def prune(self, k: int) -> int:
+        """Forget the buckets before `k`; returns how many."""
+        old = [key for key in self.cells if key < k]
+        for key in old:
+            del self.cells[key]
+        return len(old)
+
+    def __getstate__(self) -> dict[int, list[Any]]:
+        return {k: [c[0].partials(), c[1].partials(), *c[2:]] for k, c in self.cells.items()}
+
+    def __setstate__(self, state: dict[int, list[Any]]) -> None:
+        self.cells = {k: [ExactSum.of(c[0]), ExactSum.of(c[1]), *c[2:]] for k, c in state.items()}
 
 
 Row = tuple[float, OrderRecord, OrderOutcome]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 
-from streams.core.columns import COGS, INTEGRAL, BucketColumns, Tally
+from streams.core.columns import COGS, INTEGRAL, ColumnSink
 from streams.core.counters import KnownCost
 from streams.core.demand import DemandEntry, DemandSeries
 from streams.core.history import SHIPPED, SkuHistory
@@ -244,7 +244,7 @@ class SkuLocation:
     # -- closing buckets ------------------------------------------------------------------
 
     def fold(
-        self, origin: float, cut: float, size: float, columns: Tally, book: ServiceBook
+        self, origin: float, cut: float, size: float, columns: ColumnSink, book: ServiceBook
     ) -> tuple[float, int]:
         """Close the buckets `[origin, cut)`: their aggregates go to `columns` and the history.
 
@@ -356,7 +356,7 @@ class SkuLocation:
 
     # -- pricing before the first snapshot ------------------------------------------------
 
-    def reprice_first(self, cost: float, columns: BucketColumns) -> None:
+    def reprice_first(self, cost: float, columns: ColumnSink) -> None:
         """The first snapshot's cost is now `cost`: reprice what was priced at the old one.
 
         Every closed value and dispatch line of a SKU-location without a snapshot in its

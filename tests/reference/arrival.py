@@ -20,7 +20,11 @@ location's clock, and decides what the processing order decides:
 - a late adjustment moves the value of the closed buckets it reaches (up to the next
   applied snapshot, or the open buckets) by `unit cost x delta`, without the
   `max(on_hand, 0)` of the walk (`shifts`);
-- the lifetime counters, counted as processed (reading 5 of `batch_kpis`).
+- the lifetime counters, counted as processed (reading 5 of `batch_kpis`);
+- the `policy_source` cohort (SPEC §4.3) of each SKU-location's closed buckets, read
+  when the bucket closed from the policies and overrides processed by then (a policy
+  applied or overridden later does not move it), and the closed buckets whose late
+  corrections went to another cohort than that one (`unsettled`, see `cohorts`).
 
 It shares no code with `streams/core/`: windows and walks are written out again.
 """
@@ -28,6 +32,7 @@ It shares no code with `streams/core/`: windows and walks are written out again.
 from __future__ import annotations
 
 import math
+from bisect import bisect_right, insort
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -37,6 +42,7 @@ from typing import Any
 from streams.events import models as m
 
 DAY = 86400.0
+MODEL, PLANNER, NONE = "model", "planner", "none"  # policy sources (SPEC §4.3)
 _KIND_RANK = {"inventory.snapshot": 0, "inventory.adjusted": 1}
 
 
@@ -108,6 +114,22 @@ class Arrival:
     late: dict[str, int] = field(default_factory=dict)
     open_from: float = -math.inf
     counters: dict[str, float] = field(default_factory=dict)
+    # (sku, closed bucket) -> its policy source when the bucket closed; absent: `none`.
+    cohorts: dict[tuple[str, int], str] = field(default_factory=dict)
+    # (sku, closed bucket) a late correction (or a new first snapshot) reached while the
+    # cohort in force at the bucket's start, as then known, was not the one it closed in.
+    unsettled: set[tuple[str, int]] = field(default_factory=set)
+
+
+def policy_source(applied: list[tuple[float, str, str]], t: float, overridden: set[str]) -> str:
+    """The source of the policy in force at `t`: the latest of `applied` (sorted `(time,
+    event id, recommendation id or "")`) at or before `t`; `model` when it names a
+    recommendation not overridden, `planner` otherwise, `none` before any."""
+    i = bisect_right([entry[0] for entry in applied], t)
+    if i == 0:
+        return NONE
+    recommendation = applied[i - 1][2]
+    return MODEL if recommendation and recommendation not in overridden else PLANNER
 
 
 class _Pass:
@@ -131,6 +153,12 @@ class _Pass:
         self.counted: dict[str, int] = defaultdict(int)
         self.recommendations: set[str] = set()
         self.stockouts = self.unmatched = 0
+        # Cohorts (SPEC §4.3): policies applied per SKU, sorted, and overrides, as processed.
+        self.policies: dict[str, list[tuple[float, str, str]]] = defaultdict(list)
+        self.overrides: set[str] = set()
+        # Late corrections: (sku, closed bucket, source as known then, recommendation in
+        # force then or None), judged against the final overrides in `finish`.
+        self.touches: list[tuple[str, int, str, str | None]] = []
 
     # -- clock --------------------------------------------------------------------------------
 
@@ -166,6 +194,9 @@ class _Pass:
         for sku in self._skus():
             starts, _ = walk(self.inventory[sku], self._placed(sku), out.late_orders)
             out.frozen[sku] += [s for s in starts if out.open_from <= s < cut]
+        for k in range(bucket_of(out.open_from, self.size), bucket_of(cut, self.size)):
+            for sku, applied in self.policies.items():
+                out.cohorts[(sku, k)] = policy_source(applied, k * self.size, self.overrides)
         out.open_from = cut
         for sku in sorted(self._skus()):
             self._recount(sku)
@@ -201,8 +232,13 @@ class _Pass:
             self._dispatch(event, late)
         elif kind == "policy.recommended":
             self.recommendations.add(event.recommendation_id)
-        elif kind == "policy.overridden" and event.recommendation_id not in self.recommendations:
-            self.unmatched += 1
+        elif kind == "policy.overridden":
+            if event.recommendation_id not in self.recommendations:
+                self.unmatched += 1
+            self.overrides.add(event.recommendation_id)
+        elif kind == "policy.applied":
+            entry = (ts(event.occurred_at), event.event_id, event.recommendation_id or "")
+            insort(self.policies[event.sku], entry)
 
     def _inventory(self, event: Any, late: bool) -> None:
         t, sku = ts(event.occurred_at), event.sku
@@ -215,6 +251,7 @@ class _Pass:
                 self.sums["cogs"] += [q * event.unit_cost for q in self.uncosted.pop(sku, [])]
         applied = not late or self._applies(event, key)
         if applied:
+            self._touch_cohorts(event, key, late)
             if late and event.event_type == "inventory.snapshot":
                 self._keep_prices(event)
             if late and event.event_type == "inventory.adjusted":
@@ -238,6 +275,30 @@ class _Pass:
         }
         for name in sorted(changed):
             self._recount(name)
+
+    def _touch_cohorts(self, event: Any, key: tuple[float, int, str], late: bool) -> None:
+        """Note the closed buckets an applied inventory event corrects: a late one those from
+        its bucket on, a new first snapshot (it prices what came before it) every one."""
+        sku = event.sku
+        first = event.event_type == "inventory.snapshot" and not any(
+            e.event_type == "inventory.snapshot" and order_key(e) < key for e in self.inventory[sku]
+        )
+        if first:
+            lo = bucket_of(min(self.out.clock), self.size)  # the location's first bucket
+        elif late:
+            lo = bucket_of(key[0], self.size)
+        else:
+            return
+        for k in range(lo, bucket_of(self.out.open_from, self.size)):
+            self._touch(sku, k)
+
+    def _touch(self, sku: str, k: int) -> None:
+        applied = self.policies.get(sku, [])
+        i = bisect_right([entry[0] for entry in applied], k * self.size)
+        in_force = applied[i - 1][2] if i else None
+        self.touches.append(
+            (sku, k, policy_source(applied, k * self.size, self.overrides), in_force)
+        )
 
     def _snapshots(self, sku: str, t: float) -> list[Any]:
         """Applied snapshots of the SKU in `t`'s bucket."""
@@ -315,6 +376,7 @@ class _Pass:
             else:
                 self.uncosted[line.sku].append(line.quantity)
             if late:
+                self._touch(line.sku, bucket_of(t, self.size))
                 snaps = self._snapshots(line.sku, t)
                 times = [ts(e.occurred_at) for e in snaps]
                 if any(x <= t for x in times) and any(x > t for x in times):
@@ -324,6 +386,15 @@ class _Pass:
 
     def finish(self) -> Arrival:
         out = self.out
+        for sku, k, then, in_force in self.touches:
+            # The engine reads the overrides when it settles the correction, which may be a
+            # little after it was processed: an override in between would count (overrides
+            # only turn `model` into `planner`, so the final ones bound it).
+            final = NONE if in_force is None else PLANNER
+            if in_force and in_force not in self.overrides:
+                final = MODEL
+            if {then, final} != {out.cohorts.get((sku, k), NONE)}:
+                out.unsettled.add((sku, k))
         out.counters = {
             "inventory_units_ordered_total": math.fsum(self.sums["ordered"]),
             "inventory_units_shipped_total": math.fsum(self.sums["shipped"]),

@@ -16,15 +16,19 @@ API
 - `compute_with_late(events, settings)` → `compute`'s series and the late counts by
   input topic.
 - `compute(events, settings)` → `{(metric name, frozenset(label pairs)): value}` for
-  every KPI gauge, counter and service-detail series of docs/METRICS.md, except
-  the histogram buckets (only `inventory_time_to_replan_seconds_count`/`_sum`),
-  `inventory_at_risk_days_of_cover`, `inventory_projected_stockout_sku_locations`,
-  uncertainty-model-only figures and `kpimon_*`.
+  every KPI gauge, counter and service-detail series of docs/METRICS.md, the SPEC §4.3
+  ones included (prior-window KPIs, change ratios, insights and policy-source cohorts:
+  `tests/reference/periods.py`, readings 18-21), except the histogram buckets (only
+  `inventory_time_to_replan_seconds_count`/`_sum`), `inventory_at_risk_days_of_cover`,
+  `inventory_projected_stockout_sku_locations`, uncertainty-model-only figures and
+  `kpimon_*`. A value of NaN marks a series the reference does not judge (reading 21);
+  `compare` skips it.
 - `load_jsonl(path)` → the JSON objects of a JSON Lines log.
 - `parse_exposition(text)` → the same key shape from a Prometheus text exposition.
 - `compare(expected, served, rel_tol_time_weighted=0.01)` → human-readable mismatches
   (empty list = match); `REFERENCE_METRICS` are the names compared,
-  `TIME_WEIGHTED_METRICS` those compared within the relative tolerance.
+  `TIME_WEIGHTED_METRICS` those compared within the relative tolerance (and the prior
+  KPIs and change ratios whose `kpi` is in `TIME_WEIGHTED_KPIS`, `time_weighted`).
 - `valid_events(raw)` → the validated, de-duplicated pydantic events `compute` uses.
 
 `tests/reference/random_log.py` generates a seeded random valid-ish log (timing,
@@ -133,11 +137,16 @@ Readings chosen where the definitions leave room (to reconcile with the engine)
     recommendation_id once, at its earliest publication) that have a
     `policy.overridden` with the same id at the location, at any time ÷ those
     recommendations.
+18-21. Prior windows, insights and cohorts (SPEC §4.3): see `tests/reference/periods.py`.
+    A window's prior window (`_PriorWindow`) is read by the same families as the window
+    (`PRIOR_FAMILIES`), over `[window start - W, window start)`.
 
 Tolerances in `compare`: exact (1e-9 relative, 1e-9 absolute: the last bits of a
 float sum) for everything except TIME_WEIGHTED_METRICS (integrals over time or
 values derived from them), which get `rel_tol_time_weighted` (default 1%).
-Current value, E&O and working capital at risk are not time-weighted: exact.
+Current value, E&O and working capital at risk are not time-weighted: exact. Of the
+SPEC §4.3 series, the cohorts' average values and the prior KPIs and change ratios of
+turns, DIO, average value and service per $1M are time-weighted; insights are exact.
 """
 
 from __future__ import annotations
@@ -161,6 +170,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from streams.events import models as m
 from streams.events.decode import Rejection, decode_event
 from streams.settings import KpiSettings
+from tests.reference import periods
 from tests.reference.arrival import Arrival, arrive, bucket_of, walk
 
 Labels = frozenset[tuple[str, str]]
@@ -240,6 +250,17 @@ HISTOGRAM_SAMPLES: tuple[str, ...] = (
     "inventory_time_to_replan_seconds_count",
     "inventory_time_to_replan_seconds_sum",
 )
+PERIOD_GAUGES: tuple[str, ...] = (  # SPEC §4.3, `tests.reference.periods`
+    "inventory_kpi_prior",
+    "inventory_kpi_change_ratio",
+    "inventory_insight",
+)
+COHORT_GAUGES: tuple[str, ...] = (
+    "inventory_cohort_units_ordered",
+    "inventory_cohort_units_shipped",
+    "inventory_cohort_cogs_dollars",
+    "inventory_cohort_average_value_dollars",
+)
 
 #: Every sample name `compute` can produce; `compare` ignores served samples outside it.
 REFERENCE_METRICS: frozenset[str] = frozenset(
@@ -249,6 +270,8 @@ REFERENCE_METRICS: frozenset[str] = frozenset(
     + POINT_GAUGES
     + COUNTERS
     + HISTOGRAM_SAMPLES
+    + PERIOD_GAUGES
+    + COHORT_GAUGES
 )
 
 #: Figures that integrate inventory value over time, or are derived from such an
@@ -263,7 +286,13 @@ TIME_WEIGHTED_METRICS: frozenset[str] = frozenset(
         "inventory_service_level_per_million_dollars",
         "inventory_cost_to_service_slope",
         "inventory_cost_to_service_average_value_dollars",
+        "inventory_cohort_average_value_dollars",
     }
+)
+#: The `kpi` label values of `inventory_kpi_prior` / `_change_ratio` that are time-weighted
+#: (compared within `rel_tol_time_weighted` too).
+TIME_WEIGHTED_KPIS: frozenset[str] = frozenset(
+    {"turns", "days_inventory_outstanding", "average_inventory_value", "service_per_million"}
 )
 
 EXACT_REL_TOL = 1e-9
@@ -530,14 +559,17 @@ class _Location:
             for line in dispatch.lines
         )
 
-    def cogs(self, dispatch: m.ShipmentDispatched) -> float:
-        t = _ts(dispatch.occurred_at)
-        prices = self.arrival.prices
-        return sum(
-            line.quantity
-            * prices.get((dispatch.event_id, line.line_id), self.unit_cost_at(line.sku, t))
-            for line in dispatch.lines
+    def line_cost(self, dispatch: m.ShipmentDispatched, line: m.ShipmentLine) -> float:
+        """COGS of one dispatch line: its quantity at the unit cost at the dispatch's time (or
+        the one the processing order fixed, `tests.reference.arrival`)."""
+        cost = self.arrival.prices.get(
+            (dispatch.event_id, line.line_id),
+            self.unit_cost_at(line.sku, _ts(dispatch.occurred_at)),
         )
+        return line.quantity * cost
+
+    def cogs(self, dispatch: m.ShipmentDispatched) -> float:
+        return sum(self.line_cost(dispatch, line) for line in dispatch.lines)
 
     @cached_property
     def demand(self) -> dict[str, list[tuple[float, float]]]:
@@ -739,11 +771,6 @@ def _service_of_order(loc: _Location, order: m.OrderPlaced) -> _ServiceTally:
     return tally
 
 
-def _orders_due(loc: _Location, lo: float, upto: float) -> list[m.OrderPlaced]:
-    """Non-cancelled orders with promised_at in [lo, upto]."""
-    return [o for o in loc.live_orders if lo <= _ts(o.promised_at) <= upto]
-
-
 def _service_groups(
     loc: _Location, orders: list[m.OrderPlaced]
 ) -> dict[tuple[str, str, str], _ServiceTally]:
@@ -798,7 +825,11 @@ def _row(name: str, value: float | None, **extra_labels: str) -> Row:
 
 @dataclass
 class _Window:
-    """One window of one location: whole buckets `[window start, wm]`, covered from `start`."""
+    """One window of one location: whole buckets `[window start, wm]`, covered from `start`.
+
+    `_PriorWindow` is its prior window, `[window start - W, window start)`; the families
+    below read the bounds through `first_instant`, `end` and `contains` only.
+    """
 
     net: _Network
     loc: _Location
@@ -816,13 +847,18 @@ class _Window:
         return self.loc.window_start(self.seconds)
 
     @property
+    def end(self) -> float:
+        """Its last instant: the watermark (included)."""
+        return self.wm
+
+    @property
     def start(self) -> float:
         return max(self.first_instant, self.loc.first)
 
     @property
     def days(self) -> float:
         """Covered window days, clamped at 0."""
-        return max(self.wm - self.start, 0.0) / DAY
+        return max(self.end - self.start, 0.0) / DAY
 
     def contains(self, t: float) -> bool:
         return self.loc.in_window(t, self.seconds)
@@ -840,11 +876,12 @@ class _Window:
 
     @cached_property
     def average_value(self) -> float | None:
-        return self.loc.average_value(self.start, self.wm) if self.days > 0 else None
+        return self.loc.average_value(self.start, self.end) if self.days > 0 else None
 
     @cached_property
     def service_groups(self) -> dict[tuple[str, str, str], _ServiceTally]:
-        return _service_groups(self.loc, _orders_due(self.loc, self.first_instant, self.wm))
+        due = [o for o in self.loc.live_orders if self.contains(_ts(o.promised_at))]
+        return _service_groups(self.loc, due)
 
     @cached_property
     def fill_rate(self) -> float | None:
@@ -852,6 +889,28 @@ class _Window:
         for tally in self.service_groups.values():
             total.add(tally)
         return _ratio(total.shipped, total.ordered)
+
+
+class _PriorWindow(_Window):
+    """The prior window of a window (SPEC §4.3): the same number of whole buckets just before
+    its first one, `[window start - W, window start)`, covered from `max(that, first(L))`."""
+
+    @property
+    def first_instant(self) -> float:
+        return self.loc.window_start(self.seconds) - self.seconds
+
+    @property
+    def end(self) -> float:
+        """The window's first instant (excluded)."""
+        return self.loc.window_start(self.seconds)
+
+    def contains(self, t: float) -> bool:
+        return self.first_instant <= t < self.end
+
+    @property
+    def exists(self) -> bool:
+        """Once the location's data began in its first bucket or before."""
+        return self.loc.first < self.first_instant + self.loc.size
 
 
 def _working_capital(w: _Window) -> list[Row]:
@@ -953,7 +1012,7 @@ def _forecast_error(w: _Window) -> list[Row]:
     periods_with_actual = 0
     size = w.loc.size
     for (sku, period_start, period_end), forecast in latest.items():
-        if not w.first_instant < period_end <= w.wm:
+        if not w.first_instant < period_end <= w.end:
             continue
         # On the bucket grid: the lines of the buckets starting in [period_start, period_end).
         lo, hi = math.ceil(period_start / size), math.ceil(period_end / size)
@@ -984,11 +1043,15 @@ def _expedites(w: _Window) -> list[Row]:
     ]
 
 
-def _trade_offs(w: _Window) -> list[Row]:
+def _service_per_million(w: _Window) -> list[Row]:
+    if w.fill_rate is None or not w.average_value:
+        return []
+    per_million = w.fill_rate / (w.average_value / PER_MILLION)
+    return [_row("inventory_service_level_per_million_dollars", per_million)]
+
+
+def _cost_to_service(w: _Window) -> list[Row]:
     rows: list[Row] = []
-    if w.fill_rate is not None and w.average_value:
-        per_million = w.fill_rate / (w.average_value / PER_MILLION)
-        rows.append(_row("inventory_service_level_per_million_dollars", per_million))
     period = float(w.settings.cost_to_service_period_seconds)
     points = [
         (fill_rate, value)
@@ -1058,8 +1121,19 @@ WINDOW_FAMILIES = (
     _stockouts,
     _forecast_error,
     _expedites,
-    _trade_offs,
+    _service_per_million,
+    _cost_to_service,
     _working_capital_at_risk,
+    _planning,
+)
+#: What a prior window reads (SPEC §4.3: no point-in-time figure, no cost-to-service slope).
+PRIOR_FAMILIES = (
+    _working_capital,
+    _service,
+    _stockouts,
+    _forecast_error,
+    _expedites,
+    _service_per_million,
     _planning,
 )
 
@@ -1095,15 +1169,25 @@ def _point_in_time(net: _Network, loc: _Location, settings: KpiSettings) -> list
     return rows
 
 
+def _figures(w: _Window, families: tuple[Any, ...]) -> tuple[list[Row], dict[str, float]]:
+    """The rows of a window's families, and its location-wide figures by metric name."""
+    rows = [row for family in families for row in family(w)]
+    return rows, {name: value for name, value, extra in rows if not extra and value is not None}
+
+
 def _location_kpis(net: _Network, loc: _Location, settings: KpiSettings, out: Series) -> None:
     location = sanitise(loc.code)
     for name, value, extra in _point_in_time(net, loc, settings):
         _put(out, name, value, location=location, **extra)
     for label in settings.windows:
         window = _Window(net, loc, settings, label, parse_window(label))
-        for family in WINDOW_FAMILIES:
-            for name, value, extra in family(window):
-                _put(out, name, value, location=location, window=label, **extra)
+        rows, current = _figures(window, WINDOW_FAMILIES)
+        prior = _PriorWindow(net, loc, settings, label, window.seconds)
+        if prior.exists:
+            rows += periods.prior_rows(current, _figures(prior, PRIOR_FAMILIES)[1], settings)
+        rows += periods.cohort_rows(window)
+        for name, value, extra in rows:
+            _put(out, name, value, location=location, window=label, **extra)
 
 
 def compute(events: list[dict[str, Any]], settings: KpiSettings) -> Series:
@@ -1146,18 +1230,30 @@ def format_key(key: Key) -> str:
     return f"{name}{{{inner}}}"
 
 
+def time_weighted(key: Key) -> bool:
+    """Whether a series integrates inventory value over time (or derives from such a figure)."""
+    name, labels = key
+    if name in ("inventory_kpi_prior", "inventory_kpi_change_ratio"):
+        return dict(labels).get("kpi") in TIME_WEIGHTED_KPIS
+    return name in TIME_WEIGHTED_METRICS
+
+
 def compare(expected: Series, served: Series, rel_tol_time_weighted: float = 0.01) -> list[str]:
     """Mismatches between the reference and what was served, one readable line each.
 
     Only served samples whose name is in REFERENCE_METRICS are considered (pipeline
     metrics, histogram buckets and uncertainty-model gauges are ignored). Names in
-    TIME_WEIGHTED_METRICS are compared within `rel_tol_time_weighted`, the rest within
-    1e-9 relative; a series present on one side only is a mismatch.
+    TIME_WEIGHTED_METRICS (and prior KPIs and change ratios of TIME_WEIGHTED_KPIS) are
+    compared within `rel_tol_time_weighted`, the rest within 1e-9 relative; a series
+    present on one side only is a mismatch. A series the reference does not judge
+    (NaN: `tests.reference.periods`, reading 21) is skipped, served or not.
     """
     served = {k: v for k, v in served.items() if k[0] in REFERENCE_METRICS}
     problems: list[str] = []
     for key in sorted(expected.keys() | served.keys(), key=format_key):
         shown = format_key(key)
+        if key in expected and math.isnan(expected[key]):
+            continue
         if key not in served:
             problems.append(f"missing: {shown} expected {expected[key]!r}, not served")
             continue
@@ -1165,7 +1261,7 @@ def compare(expected: Series, served: Series, rel_tol_time_weighted: float = 0.0
             problems.append(f"extra: {shown} served {served[key]!r}, reference has none")
             continue
         want, got = expected[key], served[key]
-        tolerance = rel_tol_time_weighted if key[0] in TIME_WEIGHTED_METRICS else EXACT_REL_TOL
+        tolerance = rel_tol_time_weighted if time_weighted(key) else EXACT_REL_TOL
         if not math.isclose(want, got, rel_tol=tolerance, abs_tol=ABS_TOL):
             relative = abs(got - want) / max(abs(want), abs(got))
             problems.append(

@@ -31,14 +31,22 @@ SELECTIONS = ("location", "region", "channel", "customer_tier", "topic")
 BUILTINS = {"window": "7d", "__rate_interval": "1m", "__interval": "15s", "__range": "1h"}
 
 
+# Simulated days: enough for the 7d window to have a whole prior window. The engine reports
+# a prior window (and so inventory_kpi_prior, _change_ratio and the insights) once the
+# location's data began by the prior window's first bucket: 13 days before today's bucket.
+DAYS = 15
+
+
 def planning_answers(events: list[dict[str, Any]], start: datetime) -> list[dict[str, Any]]:
     """A disruption replanned while active and one still awaiting a replan (the simulator's
-    planners do not react to disruptions), so the time-to-replan panels have data."""
+    planners do not react to disruptions), so the time-to-replan panels have data. Both fall
+    in the last four simulated days, inside the 7d window."""
     first = next(e for e in events if e["event_type"] == "inventory.snapshot")
     location, sku = first["location"], first["sku"]
+    base = start + timedelta(days=DAYS - 4)
 
     def at(hours: float) -> str:
-        return (start + timedelta(hours=hours)).isoformat()
+        return (base + timedelta(hours=hours)).isoformat()
 
     def reported(disruption_id: str, hours: float) -> dict[str, Any]:
         return {
@@ -64,7 +72,7 @@ def planning_answers(events: list[dict[str, Any]], start: datetime) -> list[dict
 
 @pytest.fixture(scope="module")
 def fed_monitor(local_stack: Any, monitor_factory: MonitorFactory) -> Iterator[None]:
-    """A monitor fed four simulated days, with poison and duplicates, scraped by Prometheus."""
+    """A monitor fed `DAYS` simulated days, with poison and duplicates, scraped by Prometheus."""
     monitor = monitor_factory({"KPIMON_ALERTS__ALERTMANAGER_URL": local_stack.alertmanager_url})
     start = datetime(2026, 3, 2, tzinfo=UTC)
     config = SimulationConfig(
@@ -72,7 +80,7 @@ def fed_monitor(local_stack: Any, monitor_factory: MonitorFactory) -> Iterator[N
         locations=3,
         skus=10,
         start=start,
-        duration_seconds=4 * 86400,
+        duration_seconds=DAYS * 86400,
         orders_per_hour=6,
     )
     events = list(generate(config))

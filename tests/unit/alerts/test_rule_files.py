@@ -5,12 +5,14 @@ from __future__ import annotations
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 
 REPO = Path(__file__).resolve().parents[3]
-RULES = REPO / "alerts" / "prometheus" / "monitor.rules.yml"
+# Every rule file the stack's Prometheus loads (deploy/prometheus/prometheus.yml: *.yml).
+RULE_FILES = sorted((REPO / "alerts" / "prometheus").glob("*.yml"))
 RULE_TESTS = sorted((REPO / "alerts" / "prometheus" / "tests").glob("*.yml"))
 ALERTMANAGER = REPO / "alerts" / "alertmanager.yml"
 
@@ -35,9 +37,24 @@ def _run(*command: str) -> str:
     return output
 
 
+def _rules() -> list[dict[str, Any]]:
+    return [
+        rule
+        for path in RULE_FILES
+        for group in yaml.safe_load(path.read_text())["groups"]
+        for rule in group["rules"]
+    ]
+
+
+def test_rule_files_found() -> None:
+    """The monitor's own rules and the planning rules are both picked up."""
+    assert {path.name for path in RULE_FILES} >= {"monitor.rules.yml", "planning.rules.yml"}
+
+
 def test_promtool_check_rules() -> None:
-    """`promtool check rules` accepts the monitor's own alerting rules."""
-    assert "SUCCESS" in _run(_tool("promtool"), "check", "rules", str(RULES))
+    """`promtool check rules` accepts every shipped Prometheus rule file."""
+    output = _run(_tool("promtool"), "check", "rules", *map(str, RULE_FILES))
+    assert output.count("SUCCESS") == len(RULE_FILES)
 
 
 def test_promtool_test_rules() -> None:
@@ -47,13 +64,8 @@ def test_promtool_test_rules() -> None:
 
 
 def test_every_monitor_alert_has_a_promtool_test() -> None:
-    """Each alert of the monitor's rules is exercised by at least one promtool test."""
-    alerts = {
-        rule["alert"]
-        for group in yaml.safe_load(RULES.read_text())["groups"]
-        for rule in group["rules"]
-        if "alert" in rule
-    }
+    """Each alert of the shipped Prometheus rules is exercised by at least one promtool test."""
+    alerts = {rule["alert"] for rule in _rules() if "alert" in rule}
     tested = {
         case["alertname"]
         for path in RULE_TESTS
@@ -75,11 +87,24 @@ def test_amtool_check_config() -> None:
         (["alertname=InventoryStockout", "severity=critical", "location=DC1"], "pager"),
         (["alertname=InventoryFillRateLow", "severity=warning", "location=DC1"], "chat"),
         (["alertname=KpimonKpisStale", "severity=critical"], "pager"),
+        (
+            [
+                "alertname=InventoryInsightViolated",
+                "severity=warning",
+                "team=planning",
+                "location=DC1",
+                "window=7d",
+                "insight=simultaneous_improvement",
+            ],
+            "planning-owners",
+        ),
+        (["alertname=Other", "severity=critical", "team=planning"], "planning-owners"),
         (["alertname=Other"], "default"),
     ],
 )
 def test_amtool_routes(labels: list[str], receiver: str) -> None:
-    """Critical alerts route to the pager, warnings to chat, anything else to the default."""
+    """The planning team's alerts go to its owners; other critical alerts to the pager,
+    warnings to chat, anything else to the default."""
     output = _run(
         _tool("amtool"), "config", "routes", "test", f"--config.file={ALERTMANAGER}", *labels
     )
@@ -98,16 +123,30 @@ def test_alertmanager_groups_and_inhibits_as_specified() -> None:
     assert "http://127.0.0.1:9099/alerts" in urls
 
 
+def test_planning_alerts_are_warnings_for_the_planning_team() -> None:
+    """The insight alert is a warning labelled team=planning, like every planning rule."""
+    [planning] = [path for path in RULE_FILES if path.name == "planning.rules.yml"]
+    rules = [
+        rule for group in yaml.safe_load(planning.read_text())["groups"] for rule in group["rules"]
+    ]
+    assert [rule["alert"] for rule in rules] == ["InventoryInsightViolated"]
+    for rule in rules:
+        assert rule["labels"] == {"severity": "warning", "team": "planning"}
+        assert set(rule["annotations"]) == {
+            "summary",
+            "description",
+            "runbook_url",
+            "dashboard_url",
+        }
+        assert rule["for"] == "1h"
+
+
 def test_every_runbook_link_has_a_runbook() -> None:
-    """Each runbook the inventory rules and the monitor's rules link to exists in the repo."""
+    """Each runbook the inventory rules and the Prometheus rules link to exists in the repo."""
     from alerts.rules import load_rules
 
     names = {rule.alertname for rule in load_rules(None).rules}
-    linked = {
-        rule["annotations"]["runbook_url"].rsplit("/", 1)[1]
-        for group in yaml.safe_load(RULES.read_text())["groups"]
-        for rule in group["rules"]
-    }
+    linked = {rule["annotations"]["runbook_url"].rsplit("/", 1)[1] for rule in _rules()}
     wanted = {f"{name}.md" for name in names} | linked
     missing = sorted(n for n in wanted if not (REPO / "alerts" / "runbooks" / n).is_file())
     assert missing == []

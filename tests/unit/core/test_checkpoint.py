@@ -178,7 +178,8 @@ def test_a_location_blob_grows_with_buckets_not_with_inventory_events() -> None:
 def test_a_watermark_jump_folds_no_more_than_the_horizon() -> None:
     """A location silent for 400 days (hourly buckets) resumes: the buckets of the gap are
     walked into the position without totals, so the work and the state stay bounded by the
-    30-day horizon (720 hourly buckets) while the position and the counters carry over."""
+    60 days kept (the 30d window and its prior: 1440 hourly buckets) while the position and
+    the counters carry over."""
     engine = KpiEngine(settings(bucket_seconds=3600))
     for event in [
         snapshot("A", 100, unit_cost=2.0, t=at(0)),
@@ -188,9 +189,9 @@ def test_a_watermark_jump_folds_no_more_than_the_horizon() -> None:
     ]:
         engine.add(event)
     state = engine._locations["L1"]
-    assert len(state.columns.money["integral"]) <= 720 + 48  # the gap: none; day 0-1 hours
+    assert len(state.columns.money["integral"]) <= 1440 + 48  # the gap: none; day 0-1 hours
     engine.prune()
-    assert len(state.columns.money["integral"]) <= 720
+    assert len(state.columns.money["integral"]) <= 1440
     kpis = engine.location_kpis("L1", "30d")
     assert kpis["inventory_value"] == 100.0 and kpis["average_inventory_value"] == 100.0
     totals = {s.name: s.value for s in engine.samples() if s.name == "inventory_stockouts_total"}

@@ -30,7 +30,7 @@ def test_sample_labels_are_sorted_by_key() -> None:
 
 def test_every_emitted_sample_is_in_the_catalog_with_its_labels() -> None:
     """Each sample belongs to a catalog family and carries exactly that family's labels."""
-    engine = run([*simulated_events(1500, seed=4, locations=2, skus=8, days=10.0), *replan_log()])
+    engine = run([*simulated_events(1500, seed=4, locations=2, skus=8, days=16.0), *replan_log()])
     seen: set[str] = set()
     for s in engine.samples():
         info = METRICS[family(s.name)]

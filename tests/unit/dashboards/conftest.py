@@ -111,6 +111,41 @@ WINDOW_GAUGES = {
     "inventory_window_policy_recommendations": "25",
     "inventory_time_to_replan_median_seconds": "7200",
 }
+# Period over period (SPEC §4.3): per `kpi`, the prior window's value and the change ratio.
+PRIOR_KPIS = {
+    "turns": ("8.5", "0.06"),
+    "days_inventory_outstanding": ("43", "-0.07"),
+    "average_inventory_value": ("790000", "0.013"),
+    "fill_rate": ("0.94", "0.02"),
+    "line_fill_rate": ("0.92", "0.01"),
+    "otif": ("0.91", "-0.01"),
+    "stockout_events": ("4", "-0.25"),
+    "forecast_wape": ("0.27", "-0.07"),
+    "forecast_mape": ("0.31", "-0.03"),
+    "expedite_cost_sales": ("0.012", "-0.17"),
+    "service_per_million": ("1.19", "0.01"),
+    "policy_changes_per_sku_location": ("0.5", "-0.2"),
+    "planner_override": ("0.1", "-0.2"),
+    "time_to_replan_median_seconds": ("9000", "-0.2"),
+}
+INSIGHTS = {
+    "turns_without_stockouts": "1",
+    "service_without_inventory": "1",
+    "fewer_surprises": "0",
+    "simultaneous_improvement": "-1",
+}
+# Cohorts by who set the policy in force: numerators and denominators per `policy_source`.
+COHORTS = {
+    "model": {"ordered": "60", "shipped": "58", "cogs": "90000", "value": "420000"},
+    "planner": {"ordered": "30", "shipped": "28", "cogs": "45000", "value": "260000"},
+    "none": {"ordered": "10", "shipped": "9", "cogs": "15000", "value": "120000"},
+}
+COHORT_GAUGES = {
+    "inventory_cohort_units_ordered": "ordered",
+    "inventory_cohort_units_shipped": "shipped",
+    "inventory_cohort_cogs_dollars": "cogs",
+    "inventory_cohort_average_value_dollars": "value",
+}
 SERVICE_DETAIL = {
     "inventory_window_units_ordered": "100",
     "inventory_window_units_shipped": "95",
@@ -162,6 +197,17 @@ def doc_shaped_series(samples: int) -> list[dict[str, str]]:
         for window in WINDOWS:
             scoped = f'{at}, window="{window}"'
             out += [_series(name, scoped, v + flat) for name, v in WINDOW_GAUGES.items()]
+            for kpi, (prior, change) in PRIOR_KPIS.items():
+                labels = f'{scoped}, kpi="{kpi}"'
+                out.append(_series("inventory_kpi_prior", labels, prior + flat))
+                out.append(_series("inventory_kpi_change_ratio", labels, change + flat))
+            for insight, signal in INSIGHTS.items():
+                out.append(
+                    _series("inventory_insight", f'{scoped}, insight="{insight}"', signal + flat)
+                )
+            for source, cohort in COHORTS.items():
+                labels = f'{scoped}, policy_source="{source}"'
+                out += [_series(n, labels, cohort[k] + flat) for n, k in COHORT_GAUGES.items()]
             for region in DIMENSIONS["region"]:
                 for channel in DIMENSIONS["channel"]:
                     for tier in DIMENSIONS["customer_tier"]:
