@@ -20,6 +20,8 @@ from bisect import bisect_right
 from collections.abc import Container, Mapping, Sequence
 
 from streams.core.figures import COHORTS
+from streams.core.orders import DispatchRecord, Key
+from streams.core.service import Row
 
 MODEL, PLANNER, NONE = COHORTS
 
@@ -59,4 +61,43 @@ def sources_by_sku(
                 MODEL if rid and rid not in overridden else PLANNER for _t, _eid, rid in applied
             ]
             out[sku] = (times, sources)
+    return out
+
+
+LineColumns = dict[str, tuple[list[int], list[float], list[float]]]
+"""Per policy source, its order lines: `(row index, units ordered, units shipped capped)`."""
+
+
+def line_sources(
+    rows: Sequence[Row],
+    policies: Mapping[str, Sequence[Applied]],
+    overridden: Container[str],
+    dispatches: Mapping[Key, list[DispatchRecord]],
+) -> LineColumns:
+    """The rows' order lines by the policy source in force at their order's placement.
+
+    Units shipped are capped per line, as fill rate counts them; a row's lines are read
+    from its dispatches only when some line is short.
+    """
+    timelines = sources_by_sku(policies, overridden)
+    out: LineColumns = {source: ([], [], []) for source in COHORTS}
+    for i, (_promised, order, served) in enumerate(rows):
+        sent: dict[str, float] | None = None
+        if served.shipped != served.ordered:
+            sent = {}
+            for dispatch in dispatches.get(order.key, ()):
+                for line_id, _sku, quantity in dispatch.lines:
+                    sent[line_id] = sent.get(line_id, 0.0) + quantity
+        placed = order.placed_at
+        for line_id, sku, quantity, _price in order.lines:
+            timeline = timelines.get(sku)
+            if timeline is None:
+                source = NONE
+            else:
+                times, sources = timeline
+                source = sources[bisect_right(times, placed)]
+            index, ordered, shipped = out[source]
+            index.append(i)
+            ordered.append(quantity)
+            shipped.append(quantity if sent is None else min(sent.get(line_id, 0.0), quantity))
     return out

@@ -11,10 +11,10 @@ for any arrival order of the events of open buckets.
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from dataclasses import dataclass, field, replace
 
-from streams.core.cohorts import NONE, sources_by_sku
+from streams.core.cohorts import LineColumns, line_sources
 from streams.core.columns import COGS, EXPEDITE, INTEGRAL, SALES, cohort_column
 from streams.core.context import UNCERTAINTY_WINDOW, Context
 from streams.core.coverage import LocationCoverage
@@ -338,44 +338,18 @@ def _window(scene: _Scene, label: str, span: _Span) -> WindowFigures:
     )
 
 
-LineColumns = dict[str, tuple[list[int], list[float], list[float]]]
-"""Per policy source, its order lines: `(row index, units ordered, units shipped capped)`."""
-
-
-def _line_sources(state: LocationState, rows: list[Row]) -> LineColumns:
-    """The rows' lines by the policy source in force at their order's placement."""
-    timelines = sources_by_sku(state.policies, state.planning.overridden)
-    dispatches = state.book.dispatches
-    out: LineColumns = {source: ([], [], []) for source in COHORTS}
-    for i, (_promised, order, served) in enumerate(rows):
-        sent: dict[str, float] | None = None
-        if served.shipped != served.ordered:  # some line is short: read its dispatches
-            sent = {}
-            for dispatch in dispatches.get(order.key, ()):
-                for line_id, _sku, quantity in dispatch.lines:
-                    sent[line_id] = sent.get(line_id, 0.0) + quantity
-        placed = order.placed_at
-        for line_id, sku, quantity, _price in order.lines:
-            timeline = timelines.get(sku)
-            if timeline is None:
-                source = NONE
-            else:
-                times, sources = timeline
-                source = sources[bisect_right(times, placed)]
-            index, ordered, shipped = out[source]
-            index.append(i)
-            ordered.append(quantity)
-            shipped.append(quantity if sent is None else min(sent.get(line_id, 0.0), quantity))
-    return out
-
-
 def _cohorts(scene: _Scene, span: _Span) -> tuple[CohortFigures, ...]:
     """The window's service and working-capital numerators and denominators by policy source."""
     state = scene.state
     columns, k_lo, k_open = state.columns, span.k_lo, scene.k_open
     first = bisect_left(scene.promised, span.start) - scene.current  # in `line_sources`
     if scene.line_sources is None:
-        scene.line_sources = _line_sources(state, scene.rows[scene.current :])
+        scene.line_sources = line_sources(
+            scene.rows[scene.current :],
+            state.policies,
+            state.planning.overridden,
+            state.book.dispatches,
+        )
     out = []
     for source in COHORTS:
         index, ordered, shipped = scene.line_sources[source]
