@@ -42,8 +42,8 @@ lint: install ## ruff check, ruff format --check, mypy
 test: install lint ## install, lint, then unit and integration tests (these start the infra themselves)
 	$(VENV)/bin/pytest tests/unit tests/integration $(PYTEST_ARGS)
 
-demo: install ## everything up, then a simulated supply chain feeding it (Ctrl-C stops)
-	bash deploy/demo.sh
+demo: install ## everything up, then a simulated supply chain feeding it (Ctrl-C stops; SCENARIO=adaptive-rollout)
+	KPIMON_DEMO_SCENARIO=$(or $(SCENARIO),$(KPIMON_DEMO_SCENARIO),steady) bash deploy/demo.sh
 
 # Options via BENCH_ARGS, e.g. make bench BENCH_ARGS="--quick" or "--events 240000";
 # HISTORY=30d (DENSITY=10) fills the state with that much history first (docs/CAPACITY.md).

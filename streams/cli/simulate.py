@@ -37,6 +37,26 @@ Time semantics (simulated time vs wall clock):
 orders per location and hour, about 11,000 events a simulated day with the
 default 4 locations.
 
+Scenarios (`--scenario`):
+- `steady` (default): the stressed supply chain, disruptions and all.
+- `adaptive-rollout`: the leaders' question (SPEC §4.3) staged. The period is
+  split in two by simulated time: in the first half every SKU-location runs on
+  the planners' blanket buffer (three weeks of cover for every SKU; policies
+  applied without a recommendation, or from overridden ones: the `planner`
+  cohort); at the midpoint the policy model takes over `--rollout-share`
+  (default 0.5, drawn by seed) of them with per-SKU buffers sized from live
+  variability (recommendations applied as is: the `model` cohort), the rest
+  stay on the blanket rule. The model cohort's turns go up, fill rate and
+  stockouts do not get worse. The period is `--duration`, or the backfill span
+  of a past `--start` (also with `--follow`: the rollout is then halfway
+  between the start and the moment the command started); `--rollout-at 30d`
+  sets the switch explicitly (simulated time after the start; give it, too,
+  for a backfill "up to now" that must be the same log when re-run, else the
+  midpoint moves with the clock, and so do the ids). Halves of four
+  weeks or more show the effect in full (`--start now-60d --follow`: the
+  default 30d window after the rollout, its prior window before);
+  `streams/simulate/rollout.py` says what else differs from `steady`.
+
 Same `--seed`, world options and absolute `--start` give the identical event
 log (ids included; a backfill "up to now" just gets longer the later it runs),
 so re-running a backfill is idempotent downstream. Without `--start`, or with a
@@ -61,6 +81,7 @@ from tqdm import tqdm
 
 from streams.settings import Settings
 from streams.simulate import Pacer, SimulationConfig, generate
+from streams.simulate.config import ROLLOUT, SCENARIOS, STEADY
 from streams.simulate.demand import orders_per_hour_for
 
 MAX_REPORTED_REJECTS = 10
@@ -105,6 +126,13 @@ def _non_negative(text: str) -> float:
     return value
 
 
+def _share(text: str) -> float:
+    value = float(text)
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError("must be between 0 and 1")
+    return value
+
+
 def add_command(sub: Any) -> None:
     parser = sub.add_parser(
         "simulate",
@@ -138,6 +166,23 @@ def add_command(sub: Any) -> None:
         "--orders-per-hour",
         type=float,
         help="mean orders per location and simulated hour (default 20, or sized by --rate)",
+    )
+    parser.add_argument(
+        "--scenario",
+        choices=SCENARIOS,
+        default=STEADY,
+        help="what the world tells: steady (default) or adaptive-rollout (see above)",
+    )
+    parser.add_argument(
+        "--rollout-share",
+        type=_share,
+        help="adaptive-rollout: share of SKU-locations the model takes over (default 0.5)",
+    )
+    parser.add_argument(
+        "--rollout-at",
+        type=_duration,
+        help="adaptive-rollout: simulated time after the start when the model takes over "
+        "(default: half the period)",
     )
     parser.add_argument("--out", help="also write the events as JSON Lines here ('-' = stdout)")
     parser.add_argument("--no-publish", action="store_true", help="do not publish to Kafka")
@@ -179,6 +224,19 @@ def plan(args: argparse.Namespace, started: datetime) -> Plan:
             live_speedup = speedup if speedup > 0 else 1.0  # --follow goes live at 1
             orders_per_hour = orders_per_hour_for(args.rate * 3600 / live_speedup, args.locations)
             cap = 0.0
+    rollout_at = args.rollout_at
+    if args.scenario != ROLLOUT and (rollout_at is not None or args.rollout_share is not None):
+        raise ValueError("--rollout-share and --rollout-at need --scenario adaptive-rollout")
+    if args.scenario == ROLLOUT and rollout_at is None:
+        span = duration
+        if span is None and start < started:  # a backfill that goes on live
+            span = (started - start).total_seconds()
+        if not span:
+            raise ValueError(
+                "--scenario adaptive-rollout splits a period in two: give --duration, "
+                "a past --start or --rollout-at"
+            )
+        rollout_at = span / 2
     config = SimulationConfig(
         seed=args.seed,
         locations=args.locations,
@@ -188,6 +246,9 @@ def plan(args: argparse.Namespace, started: datetime) -> Plan:
         events=args.events,
         duration_seconds=duration,
         orders_per_hour=orders_per_hour,
+        scenario=args.scenario,
+        rollout_share=0.5 if args.rollout_share is None else args.rollout_share,
+        rollout_at_seconds=rollout_at,
     )
     return Plan(config, cap, args.follow)
 

@@ -19,7 +19,7 @@ from typing import IO, Any
 
 import orjson
 
-from streams.simulate import disruptions, planning, replenishment, supply_chain
+from streams.simulate import disruptions, planning, replenishment, rollout, supply_chain
 from streams.simulate.catalog import build_catalog
 from streams.simulate.clock import DAY, HOUR, SimClock
 from streams.simulate.config import SimulationConfig, run_tag
@@ -35,9 +35,15 @@ def build_world(config: SimulationConfig) -> World:
     start = config.resolved_start()
     rng = random.Random(config.seed)
     catalog = build_catalog(rng, config.locations, config.skus, config.suppliers)
+    rollout_at = config.rollout_at()
+    if rollout_at is not None:
+        catalog = rollout.soften(catalog)
     demand = DemandModel(catalog, config.orders_per_hour, rng)
     world = World(catalog, demand, SimClock(start), rng, run_tag(config, start))
-    _open(world, config)
+    if rollout_at is None:
+        _open(world, config)
+    else:
+        rollout.open_world(world, config, rollout_at)
     return world
 
 
@@ -100,9 +106,12 @@ def generate(config: SimulationConfig) -> Iterator[dict[str, Any]]:
     if remaining == 0:
         return
     agenda = world.agenda
+    learner = world.rollout
     while True:
         if world.out:
             batch, world.out = world.out, []
+            if learner is not None:  # the rollout's planning model learns from the stream
+                learner.observe(batch, world.t)
             for event in batch:
                 yield event
                 if remaining is not None:

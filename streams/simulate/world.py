@@ -17,11 +17,14 @@ import heapq
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.simulate.catalog import Catalog
 from streams.simulate.clock import SimClock
 from streams.simulate.demand import DemandModel
+
+if TYPE_CHECKING:
+    from streams.simulate.rollout import Rollout
 
 Action = Callable[..., None]
 
@@ -117,6 +120,7 @@ class World:
     out: list[dict[str, Any]] = field(default_factory=list)
     t: float = 0.0
     agenda: list[tuple[float, int, Action, tuple[Any, ...]]] = field(default_factory=list)
+    rollout: Rollout | None = None  # the adaptive-rollout scenario's state, else None
     _seq: int = 0
     _events: int = 0
     _ids: dict[str, int] = field(default_factory=dict)

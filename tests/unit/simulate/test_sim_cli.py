@@ -198,6 +198,76 @@ def test_a_published_speed_up_from_now_without_a_span_is_refused() -> None:
 
 
 @pytest.mark.parametrize(
+    ("argv", "scenario", "rollout_at", "share"),
+    [
+        # the default world tells the steady story
+        ([], "steady", None, 0.5),
+        # a backfill up to now (2 h): the model takes over halfway
+        (["--scenario", "adaptive-rollout", "--start", START], "adaptive-rollout", 3600.0, 0.5),
+        # backfill then live: halfway between the start and the moment the command started
+        (
+            ["--scenario", "adaptive-rollout", "--start", START, "--follow"],
+            "adaptive-rollout",
+            3600.0,
+            0.5,
+        ),
+        # a file of 56 simulated days: 28 and 28
+        (
+            ["--scenario", "adaptive-rollout", "--no-publish", "--duration", "56d"],
+            "adaptive-rollout",
+            28 * 86400.0,
+            0.5,
+        ),
+        # explicit switch and share
+        (
+            ["--scenario", "adaptive-rollout", "--rollout-at", "30m", "--rollout-share", "0.2"],
+            "adaptive-rollout",
+            1800.0,
+            0.2,
+        ),
+    ],
+)
+def test_scenario_options_resolve_to_the_config(
+    argv: list[str], scenario: str, rollout_at: float | None, share: float
+) -> None:
+    """Scenario options reach the config; the switch defaults to halfway through the period."""
+    config = cli.plan(parse(*argv), NOW).config
+    assert (config.scenario, config.rollout_at(), config.rollout_share) == (
+        scenario,
+        rollout_at,
+        share,
+    )
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--scenario", "adaptive-rollout"], "splits a period in two"),  # live and endless
+        (["--rollout-share", "0.3"], "need --scenario adaptive-rollout"),
+        (["--rollout-at", "3d"], "need --scenario adaptive-rollout"),
+    ],
+)
+def test_scenario_options_without_a_meaning_are_refused(argv: list[str], message: str) -> None:
+    """A rollout with no period to split, or rollout options of a steady run, are clear errors."""
+    with pytest.raises(ValueError, match=message):
+        cli.plan(parse(*argv), NOW)
+
+
+def test_rollout_scenario_writes_the_generated_log(tmp_path: Path) -> None:
+    """`--scenario adaptive-rollout --out FILE` writes exactly the scenario's generated events."""
+    out = tmp_path / "rollout.jsonl"
+    argv = ["--no-publish", "--out", str(out), "--start", START, "--duration", "1d"]
+    assert cli.run(parse(*argv, "--scenario", "adaptive-rollout"), Settings()) == 0
+    config = SimulationConfig(
+        seed=1,
+        start=datetime.fromisoformat(START),
+        duration_seconds=86400.0,
+        scenario="adaptive-rollout",
+    )
+    assert [orjson.loads(line) for line in out.read_bytes().splitlines()] == list(generate(config))
+
+
+@pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("2026-11-27T10:00:00+00:00", datetime(2026, 11, 27, 10, tzinfo=UTC)),
@@ -219,10 +289,17 @@ def test_start_accepts_times_relative_to_now(text: str, ago: float) -> None:
 
 
 @pytest.mark.parametrize(
-    "argv", [["--start", "yesterday"], ["--rate", "-1"], ["--duration", "soon"]]
+    "argv",
+    [
+        ["--start", "yesterday"],
+        ["--rate", "-1"],
+        ["--duration", "soon"],
+        ["--scenario", "sunny"],
+        ["--rollout-share", "1.5"],
+    ],
 )
 def test_bad_options_are_usage_errors(argv: list[str]) -> None:
-    """Unparsable times, negative rates and bad durations exit with status 2."""
+    """Unparsable times, negative rates, bad durations, scenarios and shares exit with status 2."""
     with pytest.raises(SystemExit) as exit_info:
         parse(*argv)
     assert exit_info.value.code == 2
