@@ -60,7 +60,7 @@ from streams.core.samples import Sample
 from streams.core.uncertainty import z_score
 from streams.core.views import DisruptionView, SkuLocationView, disruption_views
 from streams.core.windows import DAY, bucket_start
-from streams.events import models as m
+from streams.events import wire as w
 from streams.events.models import TOPIC_OF
 from streams.settings import KpiSettings
 
@@ -99,8 +99,9 @@ class KpiEngine:
         # Locations whose recompute failed or produced non-finite values, oldest first;
         # the adapter logs, counts and clears them (`take_failures`).
         self.failures: list[LocationFailure] = []
-        # Keyed by `event_type`, not by class: events arrive as the pydantic models or
-        # as their msgspec mirrors (same names, fields and `event_type`), read by duck typing.
+        # Keyed by `event_type`, not by class. The handlers are typed against the msgspec
+        # structs (`streams.events.wire`) the worker decodes into, so mypy checks the hot
+        # path; the pydantic models (same names, fields and `event_type`) duck-type.
         self._handlers: dict[str, Callable[[Any, float], None]] = {
             "order.placed": self._order_placed,
             "order.cancelled": self._order_cancelled,
@@ -122,8 +123,9 @@ class KpiEngine:
     def add(self, event: Any, at: float | None = None) -> None:
         """Record one valid event (O(1) amortised; nothing is recomputed here).
 
-        `event` is a `streams.events.models` event or any object with the same
-        attributes (the msgspec structs the worker decodes into); its handler is
+        `event` is a `streams.events.wire` struct (what the worker decodes into) or any
+        object with the same attributes (the pydantic models of `streams.events.models`,
+        as tests and `kpimon alerts check` build them); its handler is
         chosen by `event.event_type`. `at` is `event.occurred_at` as epoch seconds
         when the caller has it already (the worker computes it once per event for
         its lag histogram too); None computes it here.
@@ -178,7 +180,7 @@ class KpiEngine:
     # location (`LocationState.settle` hands the events to the SKU-locations later) and
     # read each event field once.
 
-    def _order_placed(self, e: m.OrderPlaced, t: float) -> None:
+    def _order_placed(self, e: w.OrderPlaced, t: float) -> None:
         state = self._touch(e.location, t, "order.placed")
         if state is None:
             return
@@ -193,7 +195,7 @@ class KpiEngine:
         late = t < state.open_from
         state.pending.append((PLACED, order, kept, first, earlier, displaced, cancelled, late))
 
-    def _order_cancelled(self, e: m.OrderCancelled, t: float) -> None:
+    def _order_cancelled(self, e: w.OrderCancelled, t: float) -> None:
         state = self._touch(e.location, t, "order.cancelled")
         if state is None:
             return
@@ -203,7 +205,7 @@ class KpiEngine:
         book.cancel(key)
         state.pending.append((CANCELLED, book.orders.get(key), already))
 
-    def _dispatched(self, e: m.ShipmentDispatched, t: float) -> None:
+    def _dispatched(self, e: w.ShipmentDispatched, t: float) -> None:
         state = self._touch(e.location, t, "shipment.dispatched")
         if state is None:
             return
@@ -213,12 +215,12 @@ class KpiEngine:
         book.add_dispatch(dispatch)
         state.pending.append((DISPATCHED, dispatch, placement, t < state.open_from))
 
-    def _delivered(self, e: m.ShipmentDelivered, t: float) -> None:
+    def _delivered(self, e: w.ShipmentDelivered, t: float) -> None:
         state = self._touch(e.location, t, "shipment.delivered")
         if state is not None:
             state.book.add_delivery((e.location, e.shipment_id), (e.location, e.order_id), t)
 
-    def _received(self, e: m.InboundReceived, t: float) -> None:
+    def _received(self, e: w.InboundReceived, t: float) -> None:
         state = self._touch(e.location, t, "inbound.received")
         if state is None:
             return
@@ -237,7 +239,7 @@ class KpiEngine:
             self._global_changed = True
         self._dirty.update(served)
 
-    def _snapshot(self, e: m.InventorySnapshot, t: float) -> None:
+    def _snapshot(self, e: w.InventorySnapshot, t: float) -> None:
         location, supplier = e.location, e.supplier_id
         state = self._touch(location, t, "inventory.snapshot")
         if state is None:
@@ -252,7 +254,7 @@ class KpiEngine:
                 served.add(location)
                 self._global_changed = True
 
-    def _adjusted(self, e: m.InventoryAdjusted, t: float) -> None:
+    def _adjusted(self, e: w.InventoryAdjusted, t: float) -> None:
         state = self._touch(e.location, t, "inventory.adjusted")
         if state is None:
             return
@@ -278,7 +280,7 @@ class KpiEngine:
         self._global_changed = True
         self._dirty.update(self._locations)  # coverage can reach any location
 
-    def _disruption_reported(self, e: m.DisruptionReported, t: float) -> None:
+    def _disruption_reported(self, e: w.DisruptionReported, t: float) -> None:
         self._global_event(t, "disruption.reported")
         record = DisruptionRecord(
             e.disruption_id, e.event_id, t, e.kind, e.severity,
@@ -286,29 +288,29 @@ class KpiEngine:
         )  # fmt: skip
         self._ctx.disruptions.report(record)
 
-    def _disruption_resolved(self, e: m.DisruptionResolved, t: float) -> None:
+    def _disruption_resolved(self, e: w.DisruptionResolved, t: float) -> None:
         self._global_event(t, "disruption.resolved")
         self._ctx.disruptions.resolve(e.disruption_id, t)
 
-    def _forecast(self, e: m.ForecastPublished, t: float) -> None:
+    def _forecast(self, e: w.ForecastPublished, t: float) -> None:
         state = self._touch(e.location, t, "forecast.published")
         if state is not None:
             key = (e.sku, e.period_start.timestamp(), e.period_end.timestamp())
             state.forecasts.add(key, t, e.event_id, e.quantity)
 
-    def _recommended(self, e: m.PolicyRecommended, t: float) -> None:
+    def _recommended(self, e: w.PolicyRecommended, t: float) -> None:
         state = self._touch(e.location, t, "policy.recommended")
         if state is not None:
             state.planning.recommend(
                 t, e.event_id, e.recommendation_id, state.open_from, self._size
             )
 
-    def _overridden(self, e: m.PolicyOverridden, t: float) -> None:
+    def _overridden(self, e: w.PolicyOverridden, t: float) -> None:
         state = self._touch(e.location, t, "policy.overridden")
         if state is not None:
             state.planning.override(t, e.recommendation_id, state.open_from, self._size)
 
-    def _applied(self, e: m.PolicyApplied, t: float) -> None:
+    def _applied(self, e: w.PolicyApplied, t: float) -> None:
         state = self._touch(e.location, t, "policy.applied")
         if state is not None:
             state.pending.append(

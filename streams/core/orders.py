@@ -16,7 +16,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import NamedTuple
 
-from streams.events import models as m
+from streams.events import wire as w
 
 Group = tuple[str, str, str]
 """`(region, channel, customer_tier)` of an order."""
@@ -61,7 +61,7 @@ class OrderRecord(NamedTuple):
 _record = tuple.__new__
 
 
-def order_record(event: m.OrderPlaced, placed_at: float, promised_at: float) -> OrderRecord:
+def order_record(event: w.OrderPlaced, placed_at: float, promised_at: float) -> OrderRecord:
     """The record of an `order.placed` event (a model or a struct with its fields)."""
     location, order_id = event.location, event.order_id
     region, channel, tier = event.region, event.channel, event.customer_tier
@@ -90,7 +90,7 @@ class DispatchRecord(NamedTuple):
     shipment_key: Key
 
 
-def dispatch_record(event: m.ShipmentDispatched, dispatched_at: float) -> DispatchRecord:
+def dispatch_record(event: w.ShipmentDispatched, dispatched_at: float) -> DispatchRecord:
     """The record of a `shipment.dispatched` event (a model or a struct with its fields)."""
     event_id, location = event.event_id, event.location
     order_id, shipment_id = event.order_id, event.shipment_id
