@@ -2,8 +2,9 @@
 
 Leaders open the board for that question, so it is answered before any KPI family: the
 four executive insights per location, each KPI family this window against its prior
-window (per location, coloured by which way is better), and SKU-locations that follow
-the model against those a planner set. `executive` places `sections()` first on the board.
+window (network-wide, see `executive_network`, then per location, coloured by which way
+is better), and SKU-locations that follow the model against those a planner set.
+`executive` places `sections()` first on the board.
 """
 
 from __future__ import annotations
@@ -15,6 +16,15 @@ from grafana_foundation_sdk.models import dashboard as dashboard_model
 
 from dashboards import promql as q
 from dashboards import targets
+from dashboards.executive_network import (
+    NETWORK,
+    NETWORK_RISK,
+    NETWORK_SERVICE,
+    NETWORK_WORKING_CAPITAL,
+    PRIOR,
+    NetworkKpi,
+    network_stat,
+)
 from dashboards.layout import PanelBuilder, Section
 from dashboards.panels import (
     COUNT,
@@ -36,13 +46,6 @@ from dashboards.panels import (
     value_mappings,
 )
 from dashboards.targets import Direction
-
-# Ends descriptions of network-wide panels here and in `executive`'s family sections.
-NETWORK = "Network-wide over the selected locations and KPI window"
-PRIOR = (
-    "The prior window is the same number of whole buckets just before the window's first "
-    "bucket; a location gets one once its data began by the prior window's first bucket."
-)
 
 # inventory_insight: 1 holds, 0 neutral, -1 violated (SPEC §4.3).
 INSIGHT_STATES = value_mappings(
@@ -132,8 +135,11 @@ class PeriodKpi:
     better: Direction
 
 
-def _this_period_vs_prior(family: str, kpis: Sequence[PeriodKpi]) -> Section:
-    """A family's KPIs per location, this window and the prior one, and their change."""
+def _this_period_vs_prior(
+    family: str, kpis: Sequence[PeriodKpi], network: Sequence[NetworkKpi]
+) -> Section:
+    """A family's headline KPIs network-wide, this window against the prior one; then its KPIs
+    per location, this window and the prior one, and their change."""
     levels = [
         item
         for kpi in kpis
@@ -176,6 +182,7 @@ def _this_period_vs_prior(family: str, kpis: Sequence[PeriodKpi]) -> Section:
     return (
         f"{family}: this period vs prior",
         [
+            *(network_stat(kpi, 24 // len(network)) for kpi in network),
             table(
                 f"{family} by location: this window and the prior window",
                 f"{names} per location over the selected window (the location's own gauges) "
@@ -330,8 +337,8 @@ def sections() -> list[Section]:
     """The answer rows in board order: insights, each family against its prior window, cohorts."""
     return [
         _insights(),
-        _this_period_vs_prior("Working capital", WORKING_CAPITAL_KPIS),
-        _this_period_vs_prior("Service", SERVICE_KPIS),
-        _this_period_vs_prior("Risk", RISK_KPIS),
+        _this_period_vs_prior("Working capital", WORKING_CAPITAL_KPIS, NETWORK_WORKING_CAPITAL),
+        _this_period_vs_prior("Service", SERVICE_KPIS, NETWORK_SERVICE),
+        _this_period_vs_prior("Risk", RISK_KPIS, NETWORK_RISK),
         _cohorts(),
     ]

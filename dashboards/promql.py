@@ -109,8 +109,39 @@ def kpi_matcher(*kpis: str) -> str:
 
 def prior(kpi: str, labels: str = "location") -> str:
     """A KPI over the prior window (the same number of whole buckets just before the window),
-    per location: prior KPIs are ratios of the location, so they are not summed across it."""
+    per location: prior ratio KPIs are ratios of the location, so they are not summed across
+    it; network-wide priors sum numerators and denominators (`prior_sum`, `prior_ratio`)."""
     return total("inventory_kpi_prior", selector(LOCATION, WINDOW, kpi_matcher(kpi)), labels)
+
+
+def prior_sum(kpi: str) -> str:
+    """Σ over the selected locations of a prior-window numerator, denominator or count
+    (`kpi` such as units_shipped or stockout_events; never a ratio KPI)."""
+    return prior(kpi, labels="")
+
+
+def prior_ratio(numerator: str, denominator: str) -> str:
+    """A network-wide ratio over the prior window: Σ prior numerator ÷ Σ prior denominator."""
+    return f"{prior_sum(numerator)} / {prior_sum(denominator)}"
+
+
+def prior_turns() -> str:
+    """Network annualised turns over the prior window, as `turns()` is built: each location's
+    prior COGS scaled to a year by its prior covered days (dropped where those are 0), ÷ Σ
+    prior average inventory value."""
+
+    def series(kpi: str) -> str:
+        return f"inventory_kpi_prior{selector(LOCATION, WINDOW, kpi_matcher(kpi))}"
+
+    return (
+        f"sum({series('cogs')} * 365 / ignoring (kpi) ({series('covered_days')} > 0))"
+        f" / {prior_sum('average_inventory_value')}"
+    )
+
+
+def change(current: str, prior_value: str) -> str:
+    """(current - prior) ÷ |prior| of two single-series expressions; absent where prior is 0."""
+    return f"(({current}) - ({prior_value})) / (abs({prior_value}) > 0)"
 
 
 def change_ratio(*kpis: str, labels: str = "location, kpi") -> str:

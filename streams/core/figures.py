@@ -132,12 +132,30 @@ PRIOR_KPIS = (
     "policy_changes_per_sku_location",
     "planner_override",
     "time_to_replan_median_seconds",
+    # The numerators and denominators of those ratios (SPEC §5: a board sums them for the
+    # network-wide prior, as it does for the current window).
+    "cogs",
+    "covered_days",
+    "units_ordered",
+    "units_shipped",
+    "order_lines",
+    "order_lines_filled",
+    "orders_due",
+    "orders_otif",
+    "expedite_cost",
+    "sales",
+    "forecast_abs_error",
+    "forecast_actual",
+    "policy_changes",
+    "policy_overrides",
+    "policy_recommendations",
 )
-"""The windowed KPIs compared with their prior window (`kpi` label values, SPEC §4.3)."""
+"""The windowed figures compared with their prior window (`kpi` label values, SPEC §4.3)."""
 
 
 def window_kpis(w: WindowFigures) -> dict[str, float]:
     """The `PRIOR_KPIS` of a window by name; absent or non-finite ones are left out."""
+    service = w.service.total
     values: dict[str, float | None] = {
         "turns": w.turns,
         "days_inventory_outstanding": w.days_inventory_outstanding,
@@ -153,6 +171,21 @@ def window_kpis(w: WindowFigures) -> dict[str, float]:
         "policy_changes_per_sku_location": w.policy_changes_per_sku_location,
         "planner_override": w.override_rate,
         "time_to_replan_median_seconds": w.replan_median,
+        "cogs": w.cogs,
+        "covered_days": w.covered_days,
+        "units_ordered": service.ordered,
+        "units_shipped": service.shipped,
+        "order_lines": float(service.lines),
+        "order_lines_filled": float(service.lines_filled),
+        "orders_due": float(service.orders),
+        "orders_otif": float(service.otif),
+        "expedite_cost": w.expedite_cost,
+        "sales": w.sales,
+        "forecast_abs_error": w.forecast.abs_error,
+        "forecast_actual": w.forecast.actual,
+        "policy_changes": float(w.policy_changes),
+        "policy_overrides": float(w.overrides),
+        "policy_recommendations": float(w.recommendations),
     }
     return {k: v for k, v in values.items() if v is not None and math.isfinite(v)}
 

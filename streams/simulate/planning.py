@@ -122,9 +122,8 @@ def plan(world: World, share: float, repeat: bool = True) -> None:
         world.at(world.t + DAY, plan, share)
 
 
-def recommend(world: World, stock: Stock, disrupted: bool, risk: float = 1.0) -> None:
-    """Publish a recommendation; a planner decides on it within hours (sooner if disrupted)."""
-    policy = recommended_policy(world, stock, risk)
+def publish_recommendation(world: World, stock: Stock, policy: Policy) -> str:
+    """Publish the model's `policy.recommended` for the SKU-location; its recommendation id."""
     recommendation_id = world.new_id("REC")
     world.emit(
         "policy.recommended",
@@ -134,6 +133,13 @@ def recommend(world: World, stock: Stock, disrupted: bool, risk: float = 1.0) ->
         policy=policy.as_dict(),
         model=POLICY_MODEL,
     )
+    return recommendation_id
+
+
+def recommend(world: World, stock: Stock, disrupted: bool, risk: float = 1.0) -> None:
+    """Publish a recommendation; a planner decides on it within hours (sooner if disrupted)."""
+    policy = recommended_policy(world, stock, risk)
+    recommendation_id = publish_recommendation(world, stock, policy)
     wait = world.rng.uniform(0.1, 1.0) if disrupted else world.rng.uniform(0.5, 4.0)
     world.at(world.t + wait * HOUR, decide, stock, recommendation_id, policy, disrupted)
 

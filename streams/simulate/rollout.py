@@ -315,15 +315,7 @@ def roll_out(world: World) -> None:
 def _recommend(world: World, stock: Stock, follow: bool) -> None:
     """Publish the model's recommendation; applied as is (`follow`) or overridden by a planner."""
     policy = model_policy(world, stock)
-    recommendation_id = world.new_id("REC")
-    world.emit(
-        "policy.recommended",
-        "planning",
-        recommendation_id=recommendation_id,
-        **world.where(stock),
-        policy=policy.as_dict(),
-        model=planning.POLICY_MODEL,
-    )
+    recommendation_id = planning.publish_recommendation(world, stock, policy)
     if follow:
         wait = world.rng.uniform(0.02, 0.5) * HOUR
         world.at(world.t + wait, planning.apply, stock, policy, recommendation_id)

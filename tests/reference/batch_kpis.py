@@ -1127,14 +1127,10 @@ WINDOW_FAMILIES = (
     _planning,
 )
 #: What a prior window reads (SPEC §4.3: no point-in-time figure, no cost-to-service slope).
-PRIOR_FAMILIES = (
-    _working_capital,
-    _service,
-    _stockouts,
-    _forecast_error,
-    _expedites,
-    _service_per_million,
-    _planning,
+PRIOR_FAMILIES = tuple(
+    family
+    for family in WINDOW_FAMILIES
+    if family not in (_cost_to_service, _working_capital_at_risk)
 )
 
 
@@ -1169,10 +1165,26 @@ def _point_in_time(net: _Network, loc: _Location, settings: KpiSettings) -> list
     return rows
 
 
+SERVICE_COUNTS = (
+    "inventory_window_units_ordered",
+    "inventory_window_units_shipped",
+    "inventory_window_order_lines",
+    "inventory_window_order_lines_filled",
+    "inventory_window_orders_due",
+    "inventory_window_orders_otif",
+)
+
+
 def _figures(w: _Window, families: tuple[Any, ...]) -> tuple[list[Row], dict[str, float]]:
-    """The rows of a window's families, and its location-wide figures by metric name."""
+    """The rows of a window's families, and its location-wide figures by metric name (the
+    service counts summed over its groups, 0 without any)."""
     rows = [row for family in families for row in family(w)]
-    return rows, {name: value for name, value, extra in rows if not extra and value is not None}
+    figures = {name: value for name, value, extra in rows if not extra and value is not None}
+    for name in SERVICE_COUNTS:
+        figures[name] = math.fsum(
+            value for found, value, extra in rows if found == name and extra and value is not None
+        )
+    return rows, figures
 
 
 def _location_kpis(net: _Network, loc: _Location, settings: KpiSettings, out: Series) -> None:

@@ -73,6 +73,22 @@ PRIOR_KPIS: dict[str, str] = {
     "policy_changes_per_sku_location": "inventory_policy_changes_per_sku_location",
     "planner_override": "inventory_planner_override_ratio",
     "time_to_replan_median_seconds": "inventory_time_to_replan_median_seconds",
+    # Numerators and denominators (the service counts summed over the location's groups).
+    "cogs": "inventory_window_cogs_dollars",
+    "covered_days": "inventory_window_covered_days",
+    "units_ordered": "inventory_window_units_ordered",
+    "units_shipped": "inventory_window_units_shipped",
+    "order_lines": "inventory_window_order_lines",
+    "order_lines_filled": "inventory_window_order_lines_filled",
+    "orders_due": "inventory_window_orders_due",
+    "orders_otif": "inventory_window_orders_otif",
+    "expedite_cost": "inventory_window_expedite_cost_dollars",
+    "sales": "inventory_window_sales_dollars",
+    "forecast_abs_error": "inventory_forecast_abs_error_units",
+    "forecast_actual": "inventory_forecast_actual_units",
+    "policy_changes": "inventory_window_policy_changes",
+    "policy_overrides": "inventory_window_policy_overrides",
+    "policy_recommendations": "inventory_window_policy_recommendations",
 }
 
 # --- period over period and insights --------------------------------------------------------

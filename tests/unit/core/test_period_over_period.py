@@ -62,6 +62,15 @@ def kpi(engine: KpiEngine, name: str, kpi_name: str) -> float | None:
         ("line_fill_rate", 0.0, None),  # 0 of 1 line filled
         ("policy_changes_per_sku_location", 0.0, None),  # 0 -> 1 per SKU-location
         ("planner_override", None, None),  # no recommendation in the prior window
+        # Numerators and denominators, for a network-wide prior (SPEC §5).
+        ("cogs", 80.0, 0.25),  # 8 x $10 -> 10 x $10
+        ("covered_days", 7.0, -1 / 14),  # 7 -> 6.5 days
+        ("units_ordered", 10.0, 0.0),
+        ("units_shipped", 8.0, 0.25),
+        ("order_lines_filled", 0.0, None),
+        ("sales", 160.0, 0.25),  # 8 x $20 -> 10 x $20
+        ("policy_changes", 0.0, None),
+        ("policy_recommendations", 0.0, None),
     ],
 )
 def test_prior_window_and_change_ratio(

@@ -127,6 +127,22 @@ PRIOR_KPIS = {
     "policy_changes_per_sku_location": ("0.5", "-0.2"),
     "planner_override": ("0.1", "-0.2"),
     "time_to_replan_median_seconds": ("9000", "-0.2"),
+    # The prior window's numerators and denominators, summed network-wide by the boards.
+    "cogs": ("140000", "0.07"),
+    "covered_days": ("7", "0"),
+    "units_ordered": ("98", "0.02"),
+    "units_shipped": ("92", "0.03"),
+    "order_lines": ("39", "0.03"),
+    "order_lines_filled": ("36", "0.03"),
+    "orders_due": ("21", "-0.05"),
+    "orders_otif": ("19", "-0.05"),
+    "expedite_cost": ("2300", "-0.13"),
+    "sales": ("190000", "0.05"),
+    "forecast_abs_error": ("270", "-0.07"),
+    "forecast_actual": ("1000", "0"),
+    "policy_changes": ("12", "-0.17"),
+    "policy_overrides": ("3", "-0.33"),
+    "policy_recommendations": ("30", "-0.17"),
 }
 INSIGHTS = {
     "turns_without_stockouts": "1",

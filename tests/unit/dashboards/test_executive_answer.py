@@ -139,6 +139,94 @@ def test_period_rows_show_current_prior_and_change(
     assert all(all(matcher in q for matcher in FILTERED) for q in queries)
 
 
+WHERE = "{" + ", ".join(FILTERED) + "}"
+
+
+def prior_sum(kpi: str) -> str:
+    """Σ of a prior-window numerator or denominator over the selected locations."""
+    return f'sum(inventory_kpi_prior{{{", ".join(FILTERED)}, kpi="{kpi}"}})'
+
+
+# Row -> network-wide stat title -> (this window, prior window, which way is better).
+NETWORK_PANELS = {
+    "Working capital: this period vs prior": {
+        "Turns: this window vs prior": (
+            f"sum(inventory_window_cogs_dollars{WHERE} * 365"
+            f" / (inventory_window_covered_days{WHERE} > 0))"
+            f" / sum(inventory_average_value_dollars{WHERE})",
+            f'sum(inventory_kpi_prior{{{", ".join(FILTERED)}, kpi="cogs"}} * 365'
+            f' / ignoring (kpi) (inventory_kpi_prior{{{", ".join(FILTERED)}, kpi="covered_days"}}'
+            f" > 0)) / {prior_sum('average_inventory_value')}",
+            "higher",
+        ),
+    },
+    "Service: this period vs prior": {
+        "Fill rate: this window vs prior": (
+            f"sum(inventory_window_units_shipped{WHERE})"
+            f" / sum(inventory_window_units_ordered{WHERE})",
+            f"{prior_sum('units_shipped')} / {prior_sum('units_ordered')}",
+            "higher",
+        ),
+        "OTIF: this window vs prior": (
+            f"sum(inventory_window_orders_otif{WHERE}) / sum(inventory_window_orders_due{WHERE})",
+            f"{prior_sum('orders_otif')} / {prior_sum('orders_due')}",
+            "higher",
+        ),
+    },
+    "Risk: this period vs prior": {
+        "Stockout events: this window vs prior": (
+            f"sum(inventory_stockout_events{WHERE})",
+            prior_sum("stockout_events"),
+            "lower",
+        ),
+        "Expedite % of sales: this window vs prior": (
+            f"sum(inventory_window_expedite_cost_dollars{WHERE})"
+            f" / sum(inventory_window_sales_dollars{WHERE})",
+            f"{prior_sum('expedite_cost')} / {prior_sum('sales')}",
+            "lower",
+        ),
+    },
+}
+
+
+@pytest.mark.parametrize("family", list(NETWORK_PANELS))
+def test_period_rows_lead_with_network_wide_this_window_vs_prior(
+    executive: list[tuple[str, list[dict[str, Any]]]], family: str
+) -> None:
+    """Each period row opens with one stat per headline KPI, side by side on one line: Σ
+    numerator ÷ Σ denominator (or a Σ) this window, the same over the prior window from
+    inventory_kpi_prior's numerators and denominators, and their change (current - prior) ÷
+    |prior| in percent, coloured green the better way and red the worse beyond the 1 % noise."""
+    panels = dict(executive)[family]
+    expected = NETWORK_PANELS[family]
+    stats = panels[: len(expected)]
+    assert [panel["title"] for panel in stats] == list(expected)
+    assert sum(panel["gridPos"]["w"] for panel in stats) == 24
+    assert len({panel["gridPos"]["y"] for panel in stats}) == 1
+    for panel, (current, prior, better) in zip(stats, expected.values(), strict=True):
+        assert panel["type"] == "stat"
+        assert [(t["refId"], t["legendFormat"]) for t in panel["targets"]] == [
+            ("A", "this window"),
+            ("B", "prior window"),
+            ("C", "change"),
+        ]
+        assert [t["expr"] for t in panel["targets"]] == [
+            current,
+            prior,
+            f"(({current}) - ({prior})) / (abs({prior}) > 0)",
+        ]
+        for target in panel["targets"]:
+            assert "by (" not in target["expr"]  # network-wide: never grouped per location
+        assert "Network-wide" in panel["description"]
+        [override] = panel["fieldConfig"]["overrides"]
+        assert override["matcher"] == {"id": "byFrameRefID", "options": "C"}
+        props = {prop["id"]: prop["value"] for prop in override["properties"]}
+        assert props["unit"] == "percentunit"
+        steps = [(step["color"], step["value"]) for step in props["thresholds"]["steps"]]
+        low, high = ("red", "green") if better == "higher" else ("green", "red")
+        assert steps == [(low, None), ("#8e8e8e", -0.01), (high, 0.01)]
+
+
 def change_colours(panel: dict[str, Any]) -> dict[str, str]:
     """kpi -> the colour of a change beyond +noise on the change panel."""
     defaults = panel["fieldConfig"]["defaults"]["thresholds"]["steps"][-1]["color"]
