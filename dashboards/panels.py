@@ -338,13 +338,8 @@ def state_timeline(
         .merge_values(True)
         .row_height(0.8)
         .fill_opacity(80)
-        .legend(
-            common_builder.VizLegendOptions()
-            .display_mode(common.LegendDisplayMode.LIST)
-            .placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True)
-        )
-        .tooltip(common_builder.VizTooltipOptions().mode(common.TooltipDisplayMode.SINGLE))
+        .legend(_list_legend())
+        .tooltip(_single_tooltip())
         .span(width)
         .height(height)
     )
@@ -482,13 +477,8 @@ def xy_chart(
                 dashboard_model.DynamicConfigValue(id_val="custom.axisLabel", value=x[1].name),
             ],
         )
-        .legend(
-            common_builder.VizLegendOptions()
-            .display_mode(common.LegendDisplayMode.LIST)
-            .placement(common.LegendPlacement.BOTTOM)
-            .show_legend(True)
-        )
-        .tooltip(common_builder.VizTooltipOptions().mode(common.TooltipDisplayMode.SINGLE))
+        .legend(_list_legend())
+        .tooltip(_single_tooltip())
         .span(width)
         .height(height)
     )
@@ -504,3 +494,18 @@ def value_mappings(texts: dict[str, tuple[str, str]]) -> list[dashboard_model.Va
             }
         )
     ]
+
+
+def _list_legend() -> common_builder.VizLegendOptions:
+    """A plain list legend under the panel."""
+    return (
+        common_builder.VizLegendOptions()
+        .display_mode(common.LegendDisplayMode.LIST)
+        .placement(common.LegendPlacement.BOTTOM)
+        .show_legend(True)
+    )
+
+
+def _single_tooltip() -> common_builder.VizTooltipOptions:
+    """A tooltip for the series under the pointer only."""
+    return common_builder.VizTooltipOptions().mode(common.TooltipDisplayMode.SINGLE)

@@ -1165,22 +1165,12 @@ def _point_in_time(net: _Network, loc: _Location, settings: KpiSettings) -> list
     return rows
 
 
-SERVICE_COUNTS = (
-    "inventory_window_units_ordered",
-    "inventory_window_units_shipped",
-    "inventory_window_order_lines",
-    "inventory_window_order_lines_filled",
-    "inventory_window_orders_due",
-    "inventory_window_orders_otif",
-)
-
-
 def _figures(w: _Window, families: tuple[Any, ...]) -> tuple[list[Row], dict[str, float]]:
     """The rows of a window's families, and its location-wide figures by metric name (the
     service counts summed over its groups, 0 without any)."""
     rows = [row for family in families for row in family(w)]
     figures = {name: value for name, value, extra in rows if not extra and value is not None}
-    for name in SERVICE_COUNTS:
+    for name in SERVICE_DETAIL:
         figures[name] = math.fsum(
             value for found, value, extra in rows if found == name and extra and value is not None
         )
