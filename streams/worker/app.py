@@ -40,7 +40,7 @@ from streams.worker.faust_bulk import BulkApp
 from streams.worker.heap import HeapGuard
 from streams.worker.kpi.process import KpiProcess
 from streams.worker.kpi.runtime import KpiRuntime
-from streams.worker.kpi.schedule import BEHIND_BATCHES
+from streams.worker.kpi.schedule import Backlog
 from streams.worker.kpi.side import KpiSide, LocalKpis
 from streams.worker.kpi.sink import PrometheusSink
 from streams.worker.messages import Classified, Consumed, RawMessage
@@ -85,7 +85,7 @@ class WorkerRuntime:
         self._load_lock = asyncio.Lock()
         self.heap = HeapGuard()
         self._batch_size = settings.worker.batch_size
-        self._behind = False
+        self.backlog = Backlog(self._batch_size)
         self._stall_seconds = settings.worker.max_stall_seconds
         # Set by the entry point: stop the worker (see streams.cli.worker).
         self.on_fatal: Callable[[Fatal], None] | None = None
@@ -205,8 +205,7 @@ class WorkerRuntime:
             )
             failed = bool(failures)
             metrics.BATCH_SIZE.observe(len(messages))
-            # A full batch means more is waiting: the worker is catching up on a backlog.
-            self._behind = len(messages) >= self._batch_size
+            self.backlog.after_batch(len(messages))
             if failed:
                 # Redis may have applied the batch before the failure reached us; the
                 # retry then skips it as a redelivery and reports nothing new. Rebuild
@@ -216,9 +215,8 @@ class WorkerRuntime:
                 await self.kpis.feed(result.payloads, result.entry, time.time(), self.catching_up())
 
     def catching_up(self) -> bool:
-        """Behind on a backlog: the last batch was full or more than a batch is waiting."""
-        lag = sum(self.consumer_lag().values())
-        return self._behind or lag > BEHIND_BATCHES * self._batch_size
+        """Behind on a backlog (`Backlog.behind`: the last batch full, or lag)."""
+        return self.backlog.behind(sum(self.consumer_lag().values()))
 
     async def write_snapshot(self) -> None:
         """The snapshot timer: the worker status, then the KPI side's snapshot and alerts."""

@@ -33,7 +33,7 @@ from streams.store.redis_store import RedisKpiStore
 from streams.store.snapshot import SnapshotEncoder, exported_locations
 from streams.worker.faults import worker_verdict
 from streams.worker.heap import HeapGuard
-from streams.worker.kpi.schedule import BEHIND_BATCHES, IDLE_SECONDS, compute_due
+from streams.worker.kpi.schedule import Backlog, compute_due
 from streams.worker.kpi.sink import MetricsSink
 from streams.worker.kpi.state import EngineState, StateStore, add_all, stored_event
 from streams.worker.kpi.steps import event_time_steps
@@ -149,7 +149,7 @@ class KpiRuntime:
         # the first guess is a location of about a hundred SKUs).
         self._location_cost = 0.005
         self._compute_cost = 0.0  # seconds the last one took
-        self._catching_up_at = -IDLE_SECONDS  # monotonic time of the last backlog batch
+        self.backlog = Backlog(self._batch_size)
 
     @property
     def engine(self) -> KpiEngine:
@@ -218,8 +218,8 @@ class KpiRuntime:
         """
         fresh = [event for event in map(stored_event, payloads) if event is not None]
         self.sink.observe_lag(stored_at, map(datetime.timestamp, map(_OCCURRED_AT, fresh)))
+        self.backlog.fed(catching_up)
         if catching_up:
-            self._catching_up_at = time.monotonic()
             add_all(self.engine, fresh)
             self._note_for_alerts(fresh)
         else:
@@ -266,13 +266,8 @@ class KpiRuntime:
         was full). While behind, this runs rarely (see `streams.worker.kpi.schedule`).
         """
         await self.checkpoint()  # every tick: it is cheap unless one is due
-        now = time.monotonic()
-        if now - self._catching_up_at < IDLE_SECONDS:
-            # Fed a backlog batch just now: behind, whatever the consumer lag says (the
-            # high watermarks are unknown for a moment after a start or a rebalance).
-            lag = max(lag, (BEHIND_BATCHES + 1) * self._batch_size)
-        since = now - self._computed_at
-        if not compute_due(since, self._compute_cost, lag, self._batch_size):
+        since = time.monotonic() - self._computed_at
+        if not compute_due(since, self._compute_cost, self.backlog.behind(lag)):
             return
         busy = 0.0  # seconds computing, not counting the ingestion interleaved
         try:
