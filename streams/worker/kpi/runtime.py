@@ -186,7 +186,7 @@ class KpiRuntime:
 
     async def _rebuild(self) -> None:
         """The engine from the last checkpoint and the log after it."""
-        await self.state.restore()
+        await self.state.restore(self.heap.after_batch)
         self._dirty = True
 
     @property

@@ -190,3 +190,25 @@ def test_a_store_with_only_a_log_is_replayed_once_then_checkpointed() -> None:
         assert store.log == []
 
     asyncio.run(scenario())
+
+
+def test_restore_hands_the_heap_back_after_the_load_and_each_replayed_entry() -> None:
+    """Restore calls `after_batch` (the heap guard's freeze) once the checkpoint is loaded
+    and after every log entry it replays, so replay does not rescan the growing state."""
+    chunks = batches()
+    store = MemoryStore()
+
+    async def scenario() -> None:
+        live = runtime(store, settings())
+        await live.start()
+        await feed(live, store, chunks[:2])
+        live.state.checkpoint()
+        await live.state.tick()  # done inline: trims the log it covers
+        await feed(live, store, chunks[2:])
+        calls: list[int] = []
+        restored = runtime(store, settings())
+        replayed = await restored.state.restore(lambda: calls.append(1))
+        assert replayed == sum(len(c) for c in chunks[2:])
+        assert len(calls) == 1 + len(chunks[2:])
+
+    asyncio.run(scenario())
