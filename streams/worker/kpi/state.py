@@ -96,7 +96,7 @@ class EngineState:
         `after_batch` runs once the checkpoint is loaded and after each replayed log
         entry: the KPI process freezes the surviving heap there (`HeapGuard`), as after a
         fed batch, so the collector does not rescan the growing state (measured: replay
-        about a fifth faster, 4.4-5.1 s against 3.6-3.9 s for 200k events onto 200k).
+        about a fifth faster: `python -m tests.unit.core.bench_restore`).
         """
         started = time.monotonic()
         swept = await self.store.sweep_checkpoints()
