@@ -163,10 +163,19 @@ class Dispatcher:
         return delivered
 
     async def run_channel(self, notifier: Notifier) -> None:
-        """Until cancelled: deliver, back off after failures, wait when idle."""
+        """Until cancelled: deliver, back off after failures, wait when idle.
+
+        A cancellation that a library swallows (a blocking Redis read cancelled at the
+        wrong moment returns instead of raising) still ends the loop: the task's own
+        count of pending cancellations is checked at every turn, so a stop never waits
+        for ever on a channel that goes on polling.
+        """
         channel = notifier.channel
         failures = 0
+        me = asyncio.current_task()
         while True:
+            if me is not None and me.cancelling():
+                raise asyncio.CancelledError
             try:
                 if not await self._outbox.acquire(channel, self._owner, self._lease):
                     await self._sleep(self._lease / 3)

@@ -264,3 +264,36 @@ def test_kafka_topic_event_per_state_change() -> None:
     assert event["occurred_at"] == "1970-01-01T00:02:30.000Z"
     assert event["ends_at"] == "1970-01-01T00:03:20.000Z"
     assert event["labels"]["sku"] == "S7"
+
+
+class SwallowingOutbox(MemoryOutbox):
+    """An outbox whose idle wait swallows the first cancellation, as a blocking read may."""
+
+    swallowed = 0
+
+    async def wait(self, channel: str, timeout: float) -> None:
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            self.swallowed += 1
+            if self.swallowed > 1:  # let the test's own teardown end the loop
+                raise
+
+
+def test_run_channel_stops_even_when_a_wait_swallows_the_cancellation() -> None:
+    """A stop cancels the channel loop even when the idle wait swallowed the cancellation:
+    the loop checks its pending cancellation at every turn instead of polling for ever."""
+    outbox = SwallowingOutbox()
+    notifier = Flaky(failures=0)
+    dispatcher, _, _ = _dispatcher(outbox, notifier)
+
+    async def scenario() -> None:
+        task = asyncio.create_task(dispatcher.run_channel(notifier))
+        await asyncio.sleep(0.01)  # now idle in the wait
+        task.cancel()
+        await asyncio.wait({task}, timeout=5)
+        assert task.done(), "the channel loop went on after its cancellation was swallowed"
+        assert task.cancelled()
+        assert outbox.swallowed == 1
+
+    asyncio.run(scenario())
