@@ -26,6 +26,16 @@ PRIOR = (
 )
 
 
+CHANGE_AS_RATIO = (
+    "change (this window - prior window) ÷ |prior window|, coloured green where it moved "
+    "the better way by more than 1 %, red the worse way, grey unchanged; absent where the "
+    "prior is 0."
+)
+CHANGE_AS_COUNT = (
+    "change: this window - prior window (events more or fewer), green where fewer, red where more."
+)
+
+
 @dataclass(frozen=True, slots=True)
 class NetworkKpi:
     """A KPI network-wide this window and over the prior window: its title, definition, the
@@ -40,6 +50,9 @@ class NetworkKpi:
     target: Target
     better: Direction
     unit_word: str = ""
+    # A count's change is shown as a difference (events more or fewer than the prior
+    # window): a ratio would be absent whenever the prior window had none.
+    count: bool = False
 
 
 def network_stat(kpi: NetworkKpi, width: int) -> PanelBuilder:
@@ -48,13 +61,16 @@ def network_stat(kpi: NetworkKpi, width: int) -> PanelBuilder:
         f"{kpi.title}: this window vs prior",
         f"{kpi.definition}: this window, the prior window (the same Σ of the prior window's "
         "values, inventory_kpi_prior, over the selected locations that have one) and the "
-        "change (this window - prior window) ÷ |prior window|, "
-        "coloured green where it moved the better way by more than 1 %, red the worse way, "
-        f"grey unchanged; absent where the prior is 0. {NETWORK}. {PRIOR}",
+        f"{CHANGE_AS_COUNT if kpi.count else CHANGE_AS_RATIO} {NETWORK}. {PRIOR}",
         [
             Query(kpi.current, "this window"),
             Query(kpi.prior, "prior window"),
-            Query(q.change(kpi.current, kpi.prior), "change"),
+            Query(
+                f"({kpi.current}) - ({kpi.prior})"
+                if kpi.count
+                else q.change(kpi.current, kpi.prior),
+                "change",
+            ),
         ],
         unit=kpi.unit,
         decimals=kpi.decimals,
@@ -63,14 +79,14 @@ def network_stat(kpi: NetworkKpi, width: int) -> PanelBuilder:
         sparkline=False,
         width=width,
     )
+    unit, decimals, noise = (COUNT, 0, 0.5) if kpi.count else (RATIO, 1, targets.INSIGHT_NOISE)
     return panel.override_by_query(
         "C",
         [
-            dashboard_model.DynamicConfigValue(id_val="unit", value=RATIO),
-            dashboard_model.DynamicConfigValue(id_val="decimals", value=1),
+            dashboard_model.DynamicConfigValue(id_val="unit", value=unit),
+            dashboard_model.DynamicConfigValue(id_val="decimals", value=decimals),
             dashboard_model.DynamicConfigValue(
-                id_val="thresholds",
-                value=change_thresholds(kpi.better, targets.INSIGHT_NOISE).build(),
+                id_val="thresholds", value=change_thresholds(kpi.better, noise).build()
             ),
         ],
     )
@@ -121,6 +137,7 @@ NETWORK_RISK = (
         0,
         targets.STOCKOUT_EVENTS,
         "lower",
+        count=True,
     ),
     NetworkKpi(
         "Expedite % of sales",

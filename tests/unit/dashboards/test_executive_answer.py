@@ -210,21 +210,24 @@ def test_period_rows_lead_with_network_wide_this_window_vs_prior(
             ("B", "prior window"),
             ("C", "change"),
         ]
-        assert [t["expr"] for t in panel["targets"]] == [
-            current,
-            prior,
-            f"(({current}) - ({prior})) / (abs({prior}) > 0)",
-        ]
+        count = "stockout" in panel["title"].lower()  # a count: the change is a difference
+        change = (
+            f"({current}) - ({prior})"
+            if count
+            else f"(({current}) - ({prior})) / (abs({prior}) > 0)"
+        )
+        assert [t["expr"] for t in panel["targets"]] == [current, prior, change]
         for target in panel["targets"]:
             assert "by (" not in target["expr"]  # network-wide: never grouped per location
         assert "Network-wide" in panel["description"]
         [override] = panel["fieldConfig"]["overrides"]
         assert override["matcher"] == {"id": "byFrameRefID", "options": "C"}
         props = {prop["id"]: prop["value"] for prop in override["properties"]}
-        assert props["unit"] == "percentunit"
+        assert props["unit"] == ("short" if count else "percentunit")
         steps = [(step["color"], step["value"]) for step in props["thresholds"]["steps"]]
         low, high = ("red", "green") if better == "higher" else ("green", "red")
-        assert steps == [(low, None), ("#8e8e8e", -0.01), (high, 0.01)]
+        band = 0.5 if count else 0.01
+        assert steps == [(low, None), ("#8e8e8e", -band), (high, band)]
 
 
 def change_colours(panel: dict[str, Any]) -> dict[str, str]:
