@@ -29,6 +29,11 @@ Applied = tuple[float, str, str]
 """`(time, event id, recommendation id or "")` of a `policy.applied`."""
 
 
+def source_of(recommendation: str, overridden: Container[str]) -> str:
+    """The source of one applied policy naming `recommendation` ("" for none)."""
+    return MODEL if recommendation and recommendation not in overridden else PLANNER
+
+
 def policy_source(applied: Sequence[Applied] | None, t: float, overridden: Container[str]) -> str:
     """The `policy_source` in force at `t` (see the module docstring)."""
     if not applied:
@@ -36,8 +41,7 @@ def policy_source(applied: Sequence[Applied] | None, t: float, overridden: Conta
     i = bisect_right(applied, t, key=lambda entry: entry[0])
     if i == 0:
         return NONE
-    recommendation = applied[i - 1][2]
-    return MODEL if recommendation and recommendation not in overridden else PLANNER
+    return source_of(applied[i - 1][2], overridden)
 
 
 def changes_within(applied: Sequence[Applied] | None, lo: float, hi: float) -> bool:
@@ -57,9 +61,7 @@ def sources_by_sku(
     for sku, applied in policies.items():
         if applied:
             times = [entry[0] for entry in applied]
-            sources = [NONE] + [
-                MODEL if rid and rid not in overridden else PLANNER for _t, _eid, rid in applied
-            ]
+            sources = [NONE] + [source_of(rid, overridden) for _t, _eid, rid in applied]
             out[sku] = (times, sources)
     return out
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import math
 
+from streams.core.cohorts import PLANNER, source_of
 from streams.core.context import Context
 from streams.core.coverage import LocationCoverage
 from streams.core.location import LocationState
@@ -71,7 +72,7 @@ def _collapse_policies(state: LocationState, keep: float) -> int:
             dropped += len(old) - 1
         if old:  # its source is final: an override pruned with its recommendation is gone
             t, eid, rid = applied[0]
-            if rid and rid in overridden:
+            if source_of(rid, overridden) == PLANNER:
                 applied[0] = (t, eid, "")
         state.policies[sku] = applied
     return dropped
